@@ -1,0 +1,64 @@
+"""The worked example: an iris classifier served from an ONNX model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import onnxruntime
+from pydantic import BaseModel, ConfigDict, Field
+
+from predictor import Predictor
+
+Species = Literal["setosa", "versicolor", "virginica"]
+
+
+class Features(BaseModel):
+    """One flower's measurements, in centimetres."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}]
+        }
+    )
+
+    sepal_length: float = Field(gt=0, description="cm")
+    sepal_width: float = Field(gt=0, description="cm")
+    petal_length: float = Field(gt=0, description="cm")
+    petal_width: float = Field(gt=0, description="cm")
+
+
+class Prediction(BaseModel):
+    label: Species
+    probabilities: dict[Species, float]
+
+
+class Iris(Predictor[Features, Prediction]):
+    """Classifies iris flowers as setosa, versicolor or virginica."""
+
+    version = "1"
+
+    def setup(self, artifacts: Path) -> None:
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = 1
+        self.session = onnxruntime.InferenceSession(
+            str(artifacts / "model.onnx"), options, providers=["CPUExecutionProvider"]
+        )
+        self.labels: list[Species] = json.loads((artifacts / "labels.json").read_text())
+
+    def predict(self, batch: list[Features]) -> list[Prediction]:
+        rows = np.array(
+            [[f.sepal_length, f.sepal_width, f.petal_length, f.petal_width] for f in batch],
+            dtype=np.float32,
+        )
+        label_ids, probabilities = self.session.run(None, {"X": rows})
+        labels = self.labels
+        return [
+            Prediction(label=labels[i], probabilities=dict(zip(labels, p.tolist(), strict=True)))
+            for i, p in zip(label_ids.tolist(), probabilities, strict=True)
+        ]
+
+
+handler = Iris.lambda_handler()

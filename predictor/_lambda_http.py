@@ -1,0 +1,112 @@
+"""The lean path for `POST /predict` HTTP events: event → runtime → the response Mangum would build.
+
+Everything else (other routes, methods, odd paths) goes through Mangum and FastAPI.
+tests/test_lambda_direct_path.py proves both paths answer alike for every event shape.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Any
+
+from predictor import problems
+from predictor._runtime import Reply
+from predictor.problems import PROBLEM_JSON
+
+PREDICT_PATH = "/predict"
+TEXT_MIME_TYPES = ("application/json", "application/problem+json")
+
+V2, V1, ALB = "v2", "v1", "alb"
+BAD_BASE64 = "The event's body is flagged isBase64Encoded but is not valid base64"
+
+
+@dataclass(slots=True)
+class PredictEvent:
+    shape: str
+    body: bytes
+    content_type: str | None
+    alb_multi_value: bool
+
+    def respond(self, reply: Reply) -> dict[str, Any]:
+        headers = {"content-length": str(len(reply.body)), "content-type": reply.content_type}
+        body = reply.body.decode()
+        if self.shape == V2:
+            return {"statusCode": reply.status, "body": body, "headers": headers, "isBase64Encoded": False}
+        if self.shape == V1:
+            return {
+                "statusCode": reply.status,
+                "headers": headers,
+                "multiValueHeaders": {},
+                "body": body,
+                "isBase64Encoded": False,
+            }
+        response: dict[str, Any] = {"statusCode": reply.status, "body": body, "isBase64Encoded": False}
+        if self.alb_multi_value:
+            response["multiValueHeaders"] = {key: [value] for key, value in headers.items()}
+        else:
+            response["headers"] = headers
+        return response
+
+
+def event_shape(event: dict[str, Any]) -> str | None:
+    """Which HTTP event this is, in Mangum's order of inference; None if not HTTP."""
+    context = event.get("requestContext")
+    if not isinstance(context, dict):
+        return None
+    if "elb" in context:
+        return ALB
+    if "version" in event:
+        return V2 if event["version"] == "2.0" else V1
+    if "resource" in event:
+        return V1
+    return None
+
+
+def predict_event(event: dict[str, Any]) -> PredictEvent | None:
+    """The decoded request if this is `POST /predict` in a plain form, else None."""
+    shape = event_shape(event)
+    if shape is None:
+        return None
+    if shape == V2:
+        http = event["requestContext"].get("http") or {}
+        method, path = http.get("method"), http.get("path")
+    else:
+        method, path = event.get("httpMethod"), event.get("path")
+    if method != "POST" or path != PREDICT_PATH:
+        return None
+    return PredictEvent(shape, _body(event), _content_type(event, shape), "multiValueHeaders" in event)
+
+
+def _body(event: dict[str, Any]) -> bytes:
+    raw = event.get("body") or b""
+    if event.get("isBase64Encoded"):
+        return base64.b64decode(raw)
+    return raw if isinstance(raw, bytes) else raw.encode()
+
+
+def bad_encoding(event: dict[str, Any], shape: str) -> dict[str, Any]:
+    """The 400 answer for a body flagged base64 that does not decode."""
+    reply = Reply(400, PROBLEM_JSON, problems.encode(problems.problem(400, BAD_BASE64)))
+    return PredictEvent(shape, b"", None, "multiValueHeaders" in event).respond(reply)
+
+
+def _content_type(event: dict[str, Any], shape: str) -> str | None:
+    multi = event.get("multiValueHeaders")
+    if shape == ALB and "multiValueHeaders" in event:
+        values = _lookup(multi or {}, "content-type")
+        return values[0] if values else None
+    if shape == V1 and multi:
+        values = _lookup(multi, "content-type")
+        if values is not None:
+            return ", ".join(values) if isinstance(values, list) else ""
+    headers = event.get("headers") or {}
+    value = headers.get("content-type")
+    return str(value) if value is not None else _lookup(headers, "content-type")
+
+
+def _lookup(headers: dict[str, Any], name: str) -> Any:
+    for key, value in headers.items():
+        if key.lower() == name:
+            return value
+    return None

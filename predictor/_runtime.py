@@ -1,0 +1,157 @@
+"""The transport-neutral core: setup state, readiness and the predict pipeline."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from predictor import problems
+from predictor._log import logger
+from predictor._predictor import (
+    ContractError,
+    Predictor,
+    PredictorError,
+    check_contract,
+    check_predictions,
+)
+from predictor.artifacts import default_artifacts_uri, resolve_artifacts
+from predictor.limits import Limits
+from predictor.problems import PROBLEM_JSON, Problem, ProblemError
+from predictor.schema import ENVELOPE_HINT, Schema
+
+JSON = "application/json"
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    status: int
+    content_type: str
+    body: bytes
+
+
+class Runtime:
+    """One predictor instance and everything every transport needs to serve it."""
+
+    def __init__(
+        self,
+        predictor_class: type[Predictor[Any, Any]],
+        *,
+        artifacts: str | Path | None = None,
+        limits: Limits | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        check_contract(predictor_class)
+        environ = os.environ if environ is None else environ
+        self.predictor_class = predictor_class
+        self.predictor = predictor_class()
+        self.schema = Schema(
+            predictor_class.input_model,
+            predictor_class.output_model,
+            limits or Limits.from_environ(environ),
+        )
+        self.artifacts_uri = str(
+            artifacts or environ.get("MODEL_URI") or default_artifacts_uri(predictor_class)
+        )
+        self.environ = environ
+        self.ready = False
+        self.failure: str | None = "setup has not run yet"
+        self._raw_types = frozenset(t.lower() for t in predictor_class.raw_content_types)
+
+    def start(self) -> None:
+        """Fetch artifacts and run setup; a failure is kept as the reason for not ready."""
+        try:
+            directory = resolve_artifacts(self.artifacts_uri, environ=self.environ)
+            self.predictor.setup(directory)
+        except Exception as exc:
+            self.failure = f"setup failed: {type(exc).__name__}: {exc}"
+            logger().exception("predictor setup failed", extra={"model_uri": self.artifacts_uri})
+        else:
+            self.ready, self.failure = True, None
+
+    def stop(self) -> None:
+        if self.ready:
+            self.ready = False
+            self.failure = "the server is shutting down"
+            self.predictor.teardown()
+
+    def not_ready_reason(self) -> str | None:
+        """None when ready to serve; otherwise why not, for /health and 503s."""
+        if not self.ready:
+            return self.failure
+        try:
+            healthy = self.predictor.health()
+        except Exception as exc:
+            return f"health check raised {type(exc).__name__}: {exc}"
+        return None if healthy else f"{self.predictor_class.__name__}.health() returned False"
+
+    def metadata(self) -> dict[str, Any]:
+        return self.predictor.metadata()
+
+    def predict_body(self, body: bytes, content_type: str | None, request_id: str) -> Reply:
+        """Answer one HTTP-style predict request: the hot path of every HTTP transport."""
+        try:
+            if not self.ready:
+                raise ProblemError(problems.problem(503, f"Not ready: {self.failure}"))
+            media_type = (content_type or JSON).partition(";")[0].strip().lower()
+            if media_type == JSON or media_type.endswith("+json"):
+                instances = self.schema.parse_json(body)
+            elif media_type in self._raw_types:
+                self.schema.check_size(len(body))
+                instances = self.predictor.decode_raw(body, media_type)
+                self.schema.check_count(len(instances))
+            else:
+                raise ProblemError(problems.problem(415, self._unsupported(media_type)))
+            return Reply(200, JSON, self.schema.encode(self.run(instances)))
+        except Exception as exc:
+            failure = self.problem_for(exc, request_id)
+            return Reply(failure.status, PROBLEM_JSON, problems.encode(failure))
+
+    def predict_envelope(self, envelope: object, request_id: str) -> tuple[int, dict[str, Any]]:
+        """Answer a request envelope given as a decoded object (direct invoke)."""
+        try:
+            if not self.ready:
+                raise ProblemError(problems.problem(503, f"Not ready: {self.failure}"))
+            instances = self.schema.parse_object(envelope)
+            return 200, self.schema.dump(self.run(instances))
+        except Exception as exc:
+            failure = self.problem_for(exc, request_id)
+            return failure.status, failure.model_dump(mode="json", exclude_none=True)
+
+    def run(self, instances: list[Any]) -> list[Any]:
+        predictor = self.predictor
+        predictions = predictor.postprocess(predictor.predict(predictor.preprocess(instances)))
+        return check_predictions(self.predictor_class, len(instances), predictions)
+
+    def problem_for(self, exc: Exception, request_id: str) -> Problem:
+        if isinstance(exc, ProblemError):
+            return exc.problem
+        if isinstance(exc, PredictorError):
+            return problems.problem(exc.status, exc.message)
+        message = "predictor broke its contract" if isinstance(exc, ContractError) else "predict failed"
+        logger().exception(message, extra={"request_id": request_id})
+        return problems.problem(
+            500,
+            f"The predictor failed on this request; search the logs for request id {request_id}",
+            request_id=request_id,
+        )
+
+    def _unsupported(self, media_type: str) -> str:
+        accepted = ", ".join([JSON, *sorted(self._raw_types)])
+        return f"Content-Type {media_type!r} is not supported; use one of: {accepted} ({ENVELOPE_HINT})"
+
+
+# A function's app.py builds its handler at import; `predictor serve` then reuses
+# that started runtime instead of running setup twice.
+_started: dict[type[Predictor[Any, Any]], Runtime] = {}
+
+
+def started_runtime(predictor_class: type[Predictor[Any, Any]], **options: Any) -> Runtime:
+    runtime = _started.get(predictor_class)
+    if runtime is None:
+        runtime = Runtime(predictor_class, **options)
+        runtime.start()
+        _started[predictor_class] = runtime
+    return runtime

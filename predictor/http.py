@@ -1,0 +1,135 @@
+"""The FastAPI app: the same runtime behind /predict, /health, /metadata, /docs."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+
+from predictor import problems
+from predictor._runtime import Reply, Runtime
+from predictor.problems import PROBLEM_JSON, Problem
+
+ROUTES = "POST /predict, GET /health, GET /metadata, GET /docs, GET /openapi.json"
+
+
+def create_app(runtime: Runtime, *, inline: bool = False) -> FastAPI:
+    """`inline` runs predict on the event loop (Lambda: one request at a time);
+    otherwise on a worker thread so /health answers during a long predict."""
+    predictor_class = runtime.predictor_class
+    app = FastAPI(
+        title=predictor_class.name,
+        version=predictor_class.version,
+        description=(predictor_class.__doc__ or "").strip(),
+    )
+
+    @app.post("/predict", openapi_extra=_predict_openapi(runtime), response_model=None)
+    async def predict(request: Request) -> Response:
+        body = await request.body()
+        content_type = request.headers.get("content-type")
+        request_id = _request_id(request)
+        if inline:
+            reply = runtime.predict_body(body, content_type, request_id)
+        else:
+            reply = await run_in_threadpool(runtime.predict_body, body, content_type, request_id)
+        return _response(reply)
+
+    @app.get("/health", responses={503: {"model": Problem}})
+    async def health() -> Response:
+        reason = runtime.not_ready_reason()
+        if reason is None:
+            return Response(b'{"status":"ready"}', media_type="application/json")
+        return _problem(problems.problem(503, f"Not ready: {reason}"))
+
+    @app.get("/metadata")
+    async def metadata() -> dict[str, Any]:
+        return runtime.metadata()
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        detail = str(exc.detail) if exc.detail else ""
+        if exc.status_code == 404:
+            detail = f"No route {request.url.path}; the routes are {ROUTES}"
+        elif exc.status_code == 405:
+            detail = f"{request.method} is not allowed on {request.url.path}"
+        response = _problem(problems.problem(exc.status_code, detail))
+        response.headers.update(exc.headers or {})
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        return _problem(problems.problem(422, str(exc)))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        return _problem(runtime.problem_for(exc, _request_id(request)))
+
+    app.openapi = lambda: _openapi(app, runtime)  # type: ignore[method-assign]
+    return app
+
+
+def _response(reply: Reply) -> Response:
+    return Response(reply.body, status_code=reply.status, media_type=reply.content_type)
+
+
+def _problem(value: Problem) -> Response:
+    return Response(problems.encode(value), status_code=value.status, media_type=PROBLEM_JSON)
+
+
+def _request_id(request: Request) -> str:
+    context = request.scope.get("aws.context")
+    return getattr(context, "aws_request_id", None) or request.headers.get("x-request-id") or uuid.uuid4().hex
+
+
+def _predict_openapi(runtime: Runtime) -> dict[str, Any]:
+    request_name = runtime.schema.request_model.__name__
+    response_name = runtime.schema.response_model.__name__
+    media: dict[str, Any] = {"schema": {"$ref": _ref(request_name)}}
+    example = runtime.schema.example_request()
+    if example is not None:
+        media["example"] = example
+    problem_ref = {PROBLEM_JSON: {"schema": {"$ref": _ref("Problem")}}}
+    return {
+        "requestBody": {"required": True, "content": {"application/json": media}},
+        "responses": {
+            "200": {
+                "description": "One prediction per instance, in order",
+                "content": {"application/json": {"schema": {"$ref": _ref(response_name)}}},
+            },
+            **{
+                str(status): {"description": description, "content": problem_ref}
+                for status, description in (
+                    (400, "The body is not valid JSON"),
+                    (413, "Too many bytes or instances"),
+                    (415, "Unsupported Content-Type"),
+                    (422, "Instances violate the schema; every failing field is listed"),
+                    (500, "The predictor failed; the problem carries a request id"),
+                    (503, "Setup has not succeeded"),
+                )
+            },
+        },
+    }
+
+
+def _ref(name: str) -> str:
+    return f"#/components/schemas/{name}"
+
+
+def _openapi(app: FastAPI, runtime: Runtime) -> dict[str, Any]:
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        template = "#/components/schemas/{model}"
+        for model in (runtime.schema.request_model, runtime.schema.response_model, Problem):
+            model_schema = model.model_json_schema(ref_template=template)
+            components.update(model_schema.pop("$defs", {}))
+            components[model.__name__] = model_schema
+        app.openapi_schema = schema
+    return app.openapi_schema

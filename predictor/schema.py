@@ -1,0 +1,100 @@
+"""The shared envelopes: every transport validates and encodes through `Schema`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError, create_model
+
+from predictor.limits import Limits
+from predictor.problems import ProblemError, field_errors, problem
+
+ENVELOPE_HINT = 'send a JSON object {"instances": [ ... ]}'
+
+
+class Schema:
+    """Request and response envelopes built from a predictor's input and output models."""
+
+    def __init__(self, input_model: type[BaseModel], output_model: type[BaseModel], limits: Limits) -> None:
+        self.input_model = input_model
+        self.output_model = output_model
+        self.limits = limits
+        self.request_model: type[BaseModel] = create_model(
+            f"{input_model.__name__}Request",
+            instances=(
+                list[input_model],  # type: ignore[valid-type]
+                Field(min_length=1, description="Instances to predict, in order"),
+            ),
+        )
+        self.response_model: type[BaseModel] = create_model(
+            f"{output_model.__name__}Response",
+            predictions=(
+                list[output_model],  # type: ignore[valid-type]
+                Field(description="One prediction per instance, in request order"),
+            ),
+        )
+        self._instances = TypeAdapter(list[input_model])  # type: ignore[valid-type]
+        self._predictions = TypeAdapter(list[output_model])  # type: ignore[valid-type]
+
+    def check_size(self, body_bytes: int) -> None:
+        if body_bytes > self.limits.max_body_bytes:
+            raise ProblemError(
+                problem(
+                    413,
+                    f"The body is {body_bytes} bytes, over the limit of "
+                    f"{self.limits.max_body_bytes}; split the instances across requests",
+                )
+            )
+
+    def parse_json(self, body: bytes | str) -> list[Any]:
+        """Validate a JSON request body into input instances, or raise a 400/413/422 problem."""
+        self.check_size(len(body))
+        try:
+            envelope = self.request_model.model_validate_json(body)
+        except ValidationError as exc:
+            raise _as_problem(exc) from None
+        instances: list[Any] = envelope.instances  # type: ignore[attr-defined]
+        self.check_count(len(instances))
+        return instances
+
+    def parse_object(self, envelope: object) -> list[Any]:
+        """Validate an already-decoded envelope (direct invoke, events) the same way."""
+        try:
+            parsed = self.request_model.model_validate(envelope)
+        except ValidationError as exc:
+            raise _as_problem(exc) from None
+        instances: list[Any] = parsed.instances  # type: ignore[attr-defined]
+        self.check_count(len(instances))
+        return instances
+
+    def check_count(self, count: int) -> None:
+        if count > self.limits.max_instances:
+            raise ProblemError(
+                problem(
+                    413,
+                    f"The request has {count} instances, over the limit of "
+                    f"{self.limits.max_instances}; split them across requests",
+                )
+            )
+
+    def encode(self, predictions: list[Any]) -> bytes:
+        return b'{"predictions":' + self._predictions.dump_json(predictions) + b"}"
+
+    def dump(self, predictions: list[Any]) -> dict[str, Any]:
+        return {"predictions": self._predictions.dump_python(predictions, mode="json")}
+
+    def example_request(self) -> dict[str, Any] | None:
+        examples = self.input_model.model_json_schema().get("examples")
+        return {"instances": examples[:1]} if examples else None
+
+
+def _as_problem(exc: ValidationError) -> ProblemError:
+    errors = exc.errors(include_url=False, include_context=False, include_input=False)
+    invalid_json = [error for error in errors if error["type"] == "json_invalid"]
+    if invalid_json:
+        return ProblemError(
+            problem(400, f"The body is not valid JSON ({invalid_json[0]['msg']}); {ENVELOPE_HINT}")
+        )
+    count = len(errors)
+    noun = "field" if count == 1 else "fields"
+    return ProblemError(problem(422, f"{count} {noun} failed validation", errors=field_errors(errors)))
