@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import sys
 import uuid
 from collections.abc import Sequence
@@ -11,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from predictor._loading import LoadError, load_predictor_class
+from predictor.artifacts import ArtifactsError, resolve_artifacts
 
 
 class LocalContext:
@@ -38,12 +41,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     invoke.add_argument("function", help="function directory, or path/app.py[:Class]")
     invoke.add_argument("event", help="event JSON file, or - for standard input")
 
+    fetch = commands.add_parser("fetch", help="download an artifact set as the runtime would")
+    fetch.add_argument("uri", help="s3://bucket/prefix/, s3://bucket/model.tar.gz, file:// or a path")
+    fetch.add_argument("directory", help="where to put the artifacts")
+
     args = parser.parse_args(argv)
     try:
         if args.command == "serve":
             return _serve(args.function, args.host, args.port)
+        if args.command == "fetch":
+            return _fetch(args.uri, Path(args.directory))
         return _invoke(args.function, args.event)
-    except (LoadError, OSError, ValueError) as exc:
+    except (LoadError, ArtifactsError, OSError, ValueError) as exc:
         print(f"predictor: {exc}", file=sys.stderr)
         return 2
 
@@ -77,6 +86,28 @@ def _invoke(function: str, event_path: str) -> int:
     response = handler(event, LocalContext(predictor_class.name))
     print(json.dumps(response, indent=2))
     return 0
+
+
+def _fetch(uri: str, directory: Path) -> int:
+    from predictor._progress import terminal_progress
+
+    with terminal_progress(uri) as (total, advance):
+        source = resolve_artifacts(uri, total=total, progress=advance)
+    _link_tree(source, directory)
+    print(f"{uri} -> {directory}", file=sys.stderr)
+    return 0
+
+
+def _link_tree(source: Path, directory: Path) -> None:
+    """Hard-link from the cache where the filesystem allows it, otherwise copy."""
+
+    def link_or_copy(src: str, dst: str) -> None:
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+
+    shutil.copytree(source, directory, symlinks=True, copy_function=link_or_copy, dirs_exist_ok=True)
 
 
 if __name__ == "__main__":

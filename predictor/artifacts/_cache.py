@@ -1,0 +1,73 @@
+"""The on-disk cache: entries appear whole (a staging directory renamed) or not at all."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from predictor.artifacts._errors import ArtifactsError
+from predictor.artifacts._settings import CACHE_DIR_ENV, MIB
+
+# Room kept free beyond the artifacts themselves, for the runtime's own /tmp use.
+HEADROOM_BYTES = 16 * MIB
+
+
+def entry_dir(cache_dir: Path, kind: str, source: str, identity: str) -> Path:
+    """`kind/<hash of source>/<identity>`: one source, one directory per version of it."""
+    slug = hashlib.sha256(source.encode()).hexdigest()[:24]
+    name = hashlib.sha256(identity.encode()).hexdigest()[:32]
+    return cache_dir / kind / slug / name
+
+
+def ensure_space(cache_dir: Path, needed: int, uri: str) -> None:
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(cache_dir).free
+    if free < needed + HEADROOM_BYTES:
+        raise ArtifactsError(not_enough_space(uri, cache_dir, needed, free))
+
+
+def not_enough_space(uri: str, cache_dir: Path, needed: int | None, free: int) -> str:
+    need = f"needs {needed / MIB:.0f} MiB" if needed is not None else "ran out of space"
+    return (
+        f"{uri} {need} in {cache_dir} but only {free / MIB:.0f} MiB are free; raise the "
+        "function's ephemeral storage (EphemeralStorage Size in template.yaml, up to 10240 MB) "
+        f"or point {CACHE_DIR_ENV} at a larger filesystem"
+    )
+
+
+@contextmanager
+def staging(entry: Path, uri: str) -> Iterator[Path]:
+    """A private directory that becomes `entry` only if the block completes."""
+    parent = entry.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    stage = parent / f".staging-{uuid.uuid4().hex[:12]}"
+    stage.mkdir()
+    try:
+        yield stage
+        try:
+            os.rename(stage, entry)
+        except OSError as exc:
+            if not entry.is_dir():  # another process completed the same entry first: keep theirs
+                raise ArtifactsError(f"{uri}: cannot move the download into {entry}: {exc}") from exc
+        else:
+            _evict_siblings(entry)
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            free = shutil.disk_usage(parent).free
+            raise ArtifactsError(not_enough_space(uri, parent, None, free)) from exc
+        raise
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _evict_siblings(entry: Path) -> None:
+    """Older versions of the same source only take /tmp space once a newer one is whole."""
+    for sibling in entry.parent.iterdir():
+        if sibling != entry and not sibling.name.startswith(".staging-"):
+            shutil.rmtree(sibling, ignore_errors=True)

@@ -1,0 +1,149 @@
+"""Fetch objects to disk: parallel byte ranges, streamed, pinned to one ETag, never half-written."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from predictor.artifacts._errors import RetryableFetchError
+from predictor.artifacts._s3 import ObjectInfo, client, with_retries
+from predictor.artifacts._settings import MIB, FetchSettings
+from predictor.artifacts._uri import S3Location
+
+Progress = Callable[[int], None]
+CHUNK_BYTES = 1 * MIB
+
+
+@dataclass
+class _OrderedHasher:
+    """Hashes a file's ranges in order as they complete, overlapping the download."""
+
+    fd: int
+    ranges: list[tuple[int, int]]
+    digest: hashlib._Hash = field(default_factory=hashlib.sha256)
+    _done: set[int] = field(default_factory=set)
+    _next: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def completed(self, index: int) -> None:
+        with self._lock:
+            self._done.add(index)
+            while self._next in self._done:
+                start, end = self.ranges[self._next]
+                offset = start
+                while offset <= end:
+                    chunk = os.pread(self.fd, min(4 * MIB, end + 1 - offset), offset)
+                    self.digest.update(chunk)
+                    offset += len(chunk)
+                self._next += 1
+
+
+def temporary_name(path: Path) -> Path:
+    return path.with_name(f".{path.name}.partial-{uuid.uuid4().hex[:12]}")
+
+
+def download(
+    location: S3Location,
+    info: ObjectInfo,
+    destination: Path,
+    settings: FetchSettings,
+    pool: ThreadPoolExecutor,
+    progress: Progress | None = None,
+    want_sha256: bool = False,
+) -> str | None:
+    """Download one object to `destination` (renamed into place only when whole).
+
+    Returns the sha256 hex digest when asked for it.
+    """
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    partial = temporary_name(destination)
+    fd = os.open(partial, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o644)
+    ranges = [
+        (start, min(start + settings.part_bytes, info.size) - 1)
+        for start in range(0, info.size, settings.part_bytes)
+    ]
+    try:
+        os.ftruncate(fd, info.size)
+        hasher = _OrderedHasher(os.open(partial, os.O_RDONLY), ranges) if want_sha256 else None
+        try:
+            futures: list[Future[None]] = [
+                pool.submit(_fetch_range, location, info, settings, fd, index, part, hasher, progress)
+                for index, part in enumerate(ranges)
+            ]
+            for future in futures:
+                future.result()
+        finally:
+            if hasher is not None:
+                os.close(hasher.fd)
+        os.close(fd)
+        fd = -1
+        os.replace(partial, destination)
+    except BaseException:
+        if fd >= 0:
+            os.close(fd)
+        partial.unlink(missing_ok=True)
+        raise
+    if hasher is None:
+        return None
+    if not ranges:
+        return hashlib.sha256(b"").hexdigest()
+    return hasher.digest.hexdigest()
+
+
+def _fetch_range(
+    location: S3Location,
+    info: ObjectInfo,
+    settings: FetchSettings,
+    fd: int,
+    index: int,
+    part: tuple[int, int],
+    hasher: _OrderedHasher | None,
+    progress: Progress | None,
+) -> None:
+    start, end = part
+    s3 = client(settings)
+    extra: dict[str, Any] = {"VersionId": info.version_id} if info.version_id else {}
+
+    def attempt() -> None:
+        response = s3.get_object(
+            Bucket=location.bucket,
+            Key=info.key,
+            Range=f"bytes={start}-{end}",
+            IfMatch=f'"{info.etag}"',
+            **extra,
+        )
+        body = response["Body"]
+        offset = start
+        reported = 0
+        try:
+            while offset <= end:
+                chunk = body.read(min(CHUNK_BYTES, end + 1 - offset))
+                if not chunk:
+                    break
+                os.pwrite(fd, chunk, offset)
+                offset += len(chunk)
+                if progress is not None:
+                    progress(len(chunk))
+                    reported += len(chunk)
+        except Exception:
+            if progress is not None and reported:
+                progress(-reported)
+            raise
+        finally:
+            body.close()
+        if offset != end + 1:
+            if progress is not None and reported:
+                progress(-reported)
+            raise RetryableFetchError(f"body truncated at byte {offset} of range {start}-{end}")
+
+    where = S3Location(location.bucket, info.key, info.version_id)
+    with_retries("download", where, settings, attempt)
+    if hasher is not None:
+        hasher.completed(index)

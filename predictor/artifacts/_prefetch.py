@@ -1,0 +1,45 @@
+"""Start the S3 fetch at `import predictor`, so it overlaps the app's heavy imports."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping
+from concurrent.futures import Future
+from pathlib import Path
+
+from predictor.artifacts._settings import MODEL_URI_ENV, PREFETCH_ENV, FetchSettings
+
+_inflight: dict[tuple[str, FetchSettings], Future[Path]] = {}
+_lock = threading.Lock()
+
+
+def start_prefetch(environ: Mapping[str, str] | None = None) -> None:
+    environ = os.environ if environ is None else environ
+    uri = environ.get(MODEL_URI_ENV, "")
+    if not uri.startswith("s3://") or environ.get(PREFETCH_ENV) == "0":
+        return
+    try:
+        settings = FetchSettings.from_environ(environ)
+    except ValueError:
+        return  # the runtime's own resolve reports the bad setting
+    future: Future[Path] = Future()
+    with _lock:
+        if (uri, settings) in _inflight:
+            return
+        _inflight[(uri, settings)] = future
+
+    def run() -> None:
+        from predictor.artifacts._s3_fetch import fetch_s3
+
+        try:
+            future.set_result(fetch_s3(uri, settings))
+        except BaseException as exc:
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="predictor-prefetch", daemon=True).start()
+
+
+def take_prefetch(uri: str, settings: FetchSettings) -> Future[Path] | None:
+    with _lock:
+        return _inflight.pop((uri, settings), None)

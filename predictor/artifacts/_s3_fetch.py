@@ -1,0 +1,101 @@
+"""s3:// URIs → a complete local directory in the cache."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path, PurePosixPath
+
+from predictor.artifacts import _cache, _s3
+from predictor.artifacts._archive import extract
+from predictor.artifacts._download import download
+from predictor.artifacts._errors import ArtifactsError
+from predictor.artifacts._settings import MODEL_SHA256_ENV, FetchSettings
+from predictor.artifacts._uri import S3Location, parse_s3_uri
+
+Progress = Callable[[int], None]
+Total = Callable[[int], None]
+
+
+def fetch_s3(
+    uri: str, settings: FetchSettings, total: Total | None = None, progress: Progress | None = None
+) -> Path:
+    location = parse_s3_uri(uri)
+    if location.is_prefix:
+        if settings.sha256:
+            raise ArtifactsError(
+                f"{MODEL_SHA256_ENV} pins one object or archive, but {uri} is a prefix; "
+                "point MODEL_URI at a model.tar.gz or unset MODEL_SHA256"
+            )
+        return _fetch_prefix(location, settings, total, progress)
+    return _fetch_object(location, settings, total, progress)
+
+
+def _fetch_object(
+    location: S3Location, settings: FetchSettings, total: Total | None, progress: Progress | None
+) -> Path:
+    uri = str(location)
+    pin = f"sha256={settings.sha256}" if settings.sha256 else ""
+    if location.version_id:  # a version never changes: a cached copy needs no check at all
+        entry = _cache.entry_dir(settings.cache_dir, "objects", uri, f"{location.version_id} {pin}")
+        if entry.is_dir():
+            return entry / "model"
+    info = _s3.head(location, settings)
+    identity = f"{location.version_id or info.etag} {pin}"
+    entry = _cache.entry_dir(settings.cache_dir, "objects", uri, identity)
+    if entry.is_dir():
+        return entry / "model"
+    _cache.ensure_space(settings.cache_dir, info.size, uri)
+    if total is not None:
+        total(info.size)
+    with _cache.staging(entry, uri) as stage, _pool(settings) as pool:
+        target = stage / "archive" if location.is_archive else stage / "model"
+        digest = download(
+            location, info, target / location.basename, settings, pool, progress, bool(settings.sha256)
+        )
+        if settings.sha256 and digest != settings.sha256:
+            raise ArtifactsError(
+                f"{uri} does not match {MODEL_SHA256_ENV}: expected {settings.sha256}, got {digest}; "
+                "update the pin or upload the intended artifact"
+            )
+        if location.is_archive:
+            extract(target / location.basename, stage / "model", uri)
+            (target / location.basename).unlink()
+    return entry / "model"
+
+
+def _fetch_prefix(
+    location: S3Location, settings: FetchSettings, total: Total | None, progress: Progress | None
+) -> Path:
+    uri = str(location)
+    objects = _s3.list_prefix(location, settings)
+    listing = "\n".join(f"{o.key} {o.etag} {o.size}" for o in sorted(objects, key=lambda o: o.key))
+    entry = _cache.entry_dir(settings.cache_dir, "prefixes", uri, listing)
+    if entry.is_dir():
+        return entry / "model"
+    size = sum(o.size for o in objects)
+    _cache.ensure_space(settings.cache_dir, size, uri)
+    if total is not None:
+        total(size)
+    with _cache.staging(entry, uri) as stage, _pool(settings) as pool, _pool(settings) as files:
+        root = stage / "model"
+        jobs = [
+            files.submit(
+                download, location, info, root / _relative(location, info.key), settings, pool, progress
+            )
+            for info in objects
+        ]
+        for job in jobs:
+            job.result()
+    return entry / "model"
+
+
+def _relative(location: S3Location, key: str) -> PurePosixPath:
+    relative = PurePosixPath(key[len(location.key) :])
+    if relative.is_absolute() or ".." in relative.parts or not relative.parts:
+        raise ArtifactsError(f"{location}: refusing object key {key!r}, it would land outside the directory")
+    return relative
+
+
+def _pool(settings: FetchSettings) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(settings.concurrency, thread_name_prefix="predictor-fetch")

@@ -1,0 +1,57 @@
+"""Artifact settings: environment variable names and their parsed values."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+MODEL_URI_ENV = "MODEL_URI"
+MODEL_SHA256_ENV = "MODEL_SHA256"
+CACHE_DIR_ENV = "PREDICTOR_CACHE_DIR"
+ATTEMPTS_ENV = "PREDICTOR_S3_ATTEMPTS"
+TIMEOUT_ENV = "PREDICTOR_S3_TIMEOUT"
+PART_BYTES_ENV = "PREDICTOR_S3_PART_BYTES"
+CONCURRENCY_ENV = "PREDICTOR_S3_CONCURRENCY"
+PREFETCH_ENV = "PREDICTOR_PREFETCH"
+
+DEFAULT_CACHE_DIR = "/tmp/predictor-artifacts"
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    cache_dir: Path = Path(DEFAULT_CACHE_DIR)
+    sha256: str | None = None
+    attempts: int = 5
+    timeout: float = 10.0
+    part_bytes: int = 16 * MIB
+    concurrency: int = 8
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> FetchSettings:
+        sha256 = (environ.get(MODEL_SHA256_ENV) or "").strip().lower() or None
+        if sha256 is not None and not re.fullmatch(r"[0-9a-f]{64}", sha256):
+            raise ValueError(f"{MODEL_SHA256_ENV} must be 64 hex digits (a sha256 digest), got {sha256!r}")
+        return cls(
+            cache_dir=Path(environ.get(CACHE_DIR_ENV) or DEFAULT_CACHE_DIR),
+            sha256=sha256,
+            attempts=int(_number(environ, ATTEMPTS_ENV, 5)),
+            timeout=_number(environ, TIMEOUT_ENV, 10.0),
+            part_bytes=int(_number(environ, PART_BYTES_ENV, 16 * MIB)),
+            concurrency=int(_number(environ, CONCURRENCY_ENV, 8)),
+        )
+
+
+def _number(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a number") from None
+    if value <= 0:
+        raise ValueError(f"{name}={raw!r} must be positive")
+    return value
