@@ -52,9 +52,9 @@ class Runtime:
             predictor_class.output_model,
             limits or Limits.from_environ(environ),
         )
-        self.artifacts_uri = str(
-            artifacts or environ.get("MODEL_URI") or default_artifacts_uri(predictor_class)
-        )
+        explicit = artifacts or environ.get("MODEL_URI")
+        self.artifacts_uri = str(explicit or default_artifacts_uri(predictor_class))
+        self._embedded_artifacts = not explicit
         self.environ = environ
         self.ready = False
         self.failure: str | None = "setup has not run yet"
@@ -63,7 +63,11 @@ class Runtime:
     def start(self) -> None:
         """Fetch artifacts and run setup; a failure is kept as the reason for not ready."""
         try:
-            directory = resolve_artifacts(self.artifacts_uri, environ=self.environ)
+            if self._embedded_artifacts and not Path(self.artifacts_uri).exists():
+                # No embedded artifacts: a predictor that needs files says so from setup.
+                directory = Path(self.artifacts_uri)
+            else:
+                directory = resolve_artifacts(self.artifacts_uri, environ=self.environ)
             self.predictor.setup(directory)
         except Exception as exc:
             self.failure = f"setup failed: {type(exc).__name__}: {exc}"

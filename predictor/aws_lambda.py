@@ -25,7 +25,11 @@ class LambdaHandler:
 
     @classmethod
     def for_predictor(cls, predictor_class: type[Predictor[Any, Any]], **options: Any) -> LambdaHandler:
-        return cls(started_runtime(predictor_class, **options))
+        from predictor._snapstart import register_snapstart_hooks
+
+        runtime = started_runtime(predictor_class, **options)
+        register_snapstart_hooks(runtime)
+        return cls(runtime)
 
     def __call__(self, event: Any, context: Any = None) -> dict[str, Any]:
         if isinstance(event, dict):
