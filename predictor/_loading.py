@@ -24,11 +24,6 @@ def load_predictor_class(spec: str) -> type[Predictor[Any, Any]]:
     if not path.is_file():
         raise LoadError(f"{spec!r}: no {path}; name a function directory or path/app.py[:Class]")
     module = _import_file(path.resolve())
-    if class_name:
-        found = getattr(module, class_name, None)
-        if not (isinstance(found, type) and issubclass(found, Predictor)):
-            raise LoadError(f"{path} has no Predictor subclass named {class_name!r}")
-        return found
     candidates = [
         value
         for value in vars(module).values()
@@ -37,8 +32,13 @@ def load_predictor_class(spec: str) -> type[Predictor[Any, Any]]:
         and value is not Predictor
         and value.__module__ == module.__name__
     ]
+    names = ", ".join(c.__name__ for c in candidates) or "none"
+    if class_name:
+        found = getattr(module, class_name, None)
+        if not (isinstance(found, type) and issubclass(found, Predictor)):
+            raise LoadError(f"{path} has no Predictor subclass named {class_name!r}; it defines: {names}")
+        return found
     if len(candidates) != 1:
-        names = ", ".join(c.__name__ for c in candidates) or "none"
         raise LoadError(
             f"{path} defines {len(candidates)} Predictor subclasses ({names}); "
             f"name one as {location}:ClassName"

@@ -15,7 +15,6 @@ from predictor._log import logger
 from predictor._runtime import Runtime
 from predictor.artifacts._s3 import reset_clients
 
-
 _registered: set[int] = set()
 
 

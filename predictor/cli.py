@@ -66,10 +66,8 @@ def _serve(function: str, host: str, port: int) -> int:
     runtime = started_runtime(load_predictor_class(function))
     if runtime.failure:
         print(f"predictor: not ready, /health answers 503: {runtime.failure}", file=sys.stderr)
-    try:
-        uvicorn.run(create_app(runtime), host=host, port=port, log_level="info")
-    finally:
-        runtime.stop()
+    # The app's lifespan runs teardown: uvicorn re-raises SIGTERM after shutdown.
+    uvicorn.run(create_app(runtime), host=host, port=port, log_level="info")
     return 0
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -22,7 +24,15 @@ def create_app(runtime: Runtime, *, inline: bool = False) -> FastAPI:
     """`inline` runs predict on the event loop (Lambda: one request at a time);
     otherwise on a worker thread so /health answers during a long predict."""
     predictor_class = runtime.predictor_class
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Setup ran before the server started; Mangum (lifespan="off") never gets here.
+        yield
+        runtime.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title=predictor_class.name,
         version=predictor_class.version,
         description=(predictor_class.__doc__ or "").strip(),

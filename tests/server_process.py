@@ -1,0 +1,124 @@
+"""Run `predictor serve` as a real process on a free loopback port, for tests that call it over a socket."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+
+REPO = Path(__file__).resolve().parents[1]
+PREDICTOR_CLI = REPO / ".venv" / "bin" / "predictor"
+HOST = "127.0.0.1"
+START_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 10.0
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((HOST, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class ServerProcess:
+    """`predictor serve FUNCTION --port N`; the output goes to a file so a full pipe never stalls it."""
+
+    def __init__(
+        self,
+        function: str | Path,
+        env: Mapping[str, str] | None = None,
+        *,
+        cwd: str | Path = REPO,
+        start_timeout_s: float = START_TIMEOUT_S,
+    ) -> None:
+        self.function = str(function)
+        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+        self.cwd = Path(cwd)
+        self.start_timeout_s = start_timeout_s
+        self.port = free_port()
+        self.url = f"http://{HOST}:{self.port}"
+        self._log = tempfile.NamedTemporaryFile(prefix="predictor-serve-", suffix=".log")  # noqa: SIM115
+        self._process: subprocess.Popen[bytes] | None = None
+        self._final_output: str | None = None
+        self.command = [str(PREDICTOR_CLI), "serve", self.function, "--host", HOST, "--port", str(self.port)]
+
+    def start(self) -> ServerProcess:
+        return self.launch().wait_until_listening()
+
+    def launch(self) -> ServerProcess:
+        """Start the process without waiting, so several servers can boot side by side."""
+        self._process = subprocess.Popen(
+            self.command, cwd=self.cwd, env=self.env, stdout=self._log, stderr=subprocess.STDOUT
+        )
+        return self
+
+    def wait_until_listening(self) -> ServerProcess:
+        process = self._process
+        assert process is not None, "launch() first"
+        command = " ".join(self.command)
+        deadline = time.monotonic() + self.start_timeout_s
+        while process.poll() is None and time.monotonic() < deadline:
+            if _answers(self.port):
+                return self
+            time.sleep(0.05)
+        if process.poll() is None:
+            failure = f"{command} did not listen within {self.start_timeout_s}s"
+        else:
+            failure = f"{command} exited with {process.returncode} before listening"
+        self.close()
+        raise RuntimeError(f"{failure}:\n{self.output()}")
+
+    def output(self) -> str:
+        """Everything the process wrote so far (stdout and stderr: uvicorn's and the predictor's logs)."""
+        if self._final_output is not None:
+            return self._final_output
+        return Path(self._log.name).read_text(errors="replace")
+
+    def terminate(self) -> None:
+        """Ask the process to shut down without waiting for it."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+
+    def stop(self) -> None:
+        self.terminate()
+        if (process := self._process) is not None:
+            try:
+                process.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=STOP_TIMEOUT_S)
+
+    def close(self) -> None:
+        self.stop()
+        if self._final_output is None:
+            self._final_output = self.output()
+            self._log.close()
+
+    def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+@contextmanager
+def serve(function: str | Path, env: Mapping[str, str] | None = None) -> Iterator[str]:
+    """Serve a function for the duration of the block; yields its base URL."""
+    with ServerProcess(function, env) as server:
+        yield server.url
+
+
+def _answers(port: int) -> bool:
+    try:
+        with socket.create_connection((HOST, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
