@@ -92,21 +92,23 @@ def bad_encoding(event: dict[str, Any], shape: str) -> dict[str, Any]:
 
 
 def _content_type(event: dict[str, Any], shape: str) -> str | None:
-    multi = event.get("multiValueHeaders")
-    if shape == ALB and "multiValueHeaders" in event:
-        values = _lookup(multi or {}, "content-type")
-        return values[0] if values else None
-    if shape == V1 and multi:
-        values = _lookup(multi, "content-type")
-        if values is not None:
-            return ", ".join(values) if isinstance(values, list) else ""
-    headers = event.get("headers") or {}
-    value = headers.get("content-type")
-    return str(value) if value is not None else _lookup(headers, "content-type")
-
-
-def _lookup(headers: dict[str, Any], name: str) -> Any:
-    for key, value in headers.items():
-        if key.lower() == name:
-            return value
-    return None
+    """The Content-Type Starlette would see behind Mangum for this event."""
+    if shape == ALB:
+        # Mangum passes ALB headers on in order; Starlette answers with the first match.
+        if "multiValueHeaders" in event:
+            multi = event["multiValueHeaders"] or {}
+            pairs = [(key, value) for key, values in multi.items() for value in values]
+        else:
+            pairs = list((event.get("headers") or {}).items())
+        return next((str(value) for key, value in pairs if key.lower() == "content-type"), None)
+    # Mangum folds API Gateway headers into one lower-cased dict, multiValueHeaders
+    # (joined) last, so the last spelling of the name wins.
+    found: str | None = None
+    for key, value in (event.get("headers") or {}).items():
+        if key.lower() == "content-type":
+            found = value
+    multi_value = event.get("multiValueHeaders") if shape == V1 else None
+    for key, values in (multi_value or {}).items():
+        if key.lower() == "content-type":
+            found = ", ".join(values) if isinstance(values, list) else ""
+    return found

@@ -35,15 +35,10 @@ class LambdaHandler:
         if isinstance(event, dict):
             shape = event_shape(event)
             if shape is not None:
-                try:
-                    request = predict_event(event)
-                    if request is None:
-                        return self.mangum(event, context)
-                except binascii.Error:
-                    return bad_encoding(event, shape)
-                reply = self.runtime.predict_body(request.body, request.content_type, request_id(context))
-                return request.respond(reply)
-            if "instances" in event:
+                answer = self._http(event, context, shape)
+                if answer is not None:
+                    return answer
+            elif "instances" in event:
                 return self.runtime.predict_envelope(event, request_id(context))[1]
         problem = problems.problem(
             400,
@@ -51,6 +46,18 @@ class LambdaHandler:
             'or a direct invocation {"instances": [...]}',
         )
         return problem.model_dump(mode="json", exclude_none=True)
+
+    def _http(self, event: dict[str, Any], context: Any, shape: str) -> dict[str, Any] | None:
+        try:
+            request = predict_event(event)
+            if request is None:
+                return self.mangum(event, context)
+        except binascii.Error:
+            return bad_encoding(event, shape)
+        except (KeyError, TypeError, AttributeError):
+            return None  # a half-formed HTTP event is answered as unrecognised
+        reply = self.runtime.predict_body(request.body, request.content_type, request_id(context))
+        return request.respond(reply)
 
     def mangum(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         if self._mangum is None:
