@@ -1,0 +1,300 @@
+"""What template.yaml promises, and what the real `sam validate` and `sam build` make of it.
+
+The built function is then run the way Lambda runs it: a python3.12 interpreter whose import path
+holds only the function directory and the layer's python/ (Lambda's /var/task and /opt/python).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from lambda_events import JSON_HEADERS, SETOSA, http_api_v2
+
+REPO = Path(__file__).resolve().parents[1]
+TEMPLATE = REPO / "template.yaml"
+APP_ROUTES = {"POST /predict", "GET /health", "GET /metadata", "GET /docs", "GET /openapi.json"}
+BUILD_TIMEOUT_S = 600
+COMMAND_TIMEOUT_S = 120
+
+# Runs in the built artifacts' own interpreter with no site-packages (-I -S), so an import that
+# works here came from the function or the layer, exactly as on Lambda.
+INVOKE_SCRIPT = """
+import json, sys
+function_dir, layer_dir, events_file = sys.argv[1:]
+sys.path[:0] = [function_dir, layer_dir]
+import app
+events = json.load(open(events_file))
+replies = {route: app.handler(event, None) for route, event in events.items()}
+origins = {name: sys.modules[name].__file__ for name in ("app", "predictor", "onnxruntime", "pydantic_core")}
+print(json.dumps({"replies": replies, "origins": origins}))
+"""
+
+
+class CfnLoader(yaml.SafeLoader):
+    """YAML loader that reads CloudFormation short-form tags (!Ref, !If, !Sub...) as their long form."""
+
+
+def _cfn_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    value: Any
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    if suffix == "Ref":
+        return {"Ref": value}
+    if suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {f"Fn::{suffix}": value}
+
+
+CfnLoader.add_multi_constructor("!", _cfn_tag)
+
+
+def load_template(path: Path) -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.load(path.read_text(), Loader=CfnLoader)
+    return loaded
+
+
+def resources_of_type(template: Mapping[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {name: res for name, res in template["Resources"].items() if res["Type"] == kind}
+
+
+def function_property(template: Mapping[str, Any], function: str, name: str) -> Any:
+    """A function's property, falling back to Globals as SAM does."""
+    own = template["Resources"][function]["Properties"]
+    return own.get(name, template.get("Globals", {}).get("Function", {}).get(name))
+
+
+def http_api_routes(function: Mapping[str, Any]) -> set[str]:
+    events = function["Properties"].get("Events", {}).values()
+    return {
+        f"{event['Properties']['Method'].upper()} {event['Properties']['Path']}"
+        for event in events
+        if event["Type"] == "HttpApi"
+    }
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return load_template(TEMPLATE)
+
+
+# --------------------------------------------------------------------------------------------
+# The template's structural promises
+# --------------------------------------------------------------------------------------------
+
+
+def test_iris_function_runs_app_handler_on_python312_x86_64(template: dict[str, Any]) -> None:
+    assert function_property(template, "IrisFunction", "Handler") == "app.handler"
+    assert function_property(template, "IrisFunction", "Runtime") == "python3.12"
+    assert function_property(template, "IrisFunction", "Architectures") == ["x86_64"]
+    assert function_property(template, "IrisFunction", "CodeUri") == "functions/iris/"
+
+
+def test_http_api_routes_reach_every_route_the_app_serves(template: dict[str, Any]) -> None:
+    routes = http_api_routes(template["Resources"]["IrisFunction"])
+    assert routes == APP_ROUTES
+    (api,) = resources_of_type(template, "AWS::Serverless::HttpApi").values()
+    assert api["Properties"]["StageName"] == "$default"
+
+
+def test_every_function_logs_to_its_own_retained_log_group(template: dict[str, Any]) -> None:
+    functions = resources_of_type(template, "AWS::Serverless::Function")
+    log_groups = resources_of_type(template, "AWS::Logs::LogGroup")
+    assert functions
+    used = [function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"] for function in functions.values()]
+    assert len(set(used)) == len(functions)
+    for name in used:
+        assert "RetentionInDays" in log_groups[name]["Properties"]
+
+
+def test_model_uri_reaches_the_function_only_when_given(template: dict[str, Any]) -> None:
+    assert template["Parameters"]["ModelUri"]["Default"] == ""
+    model_uri = template["Globals"]["Function"]["Environment"]["Variables"]["MODEL_URI"]
+    condition, when_given, otherwise = model_uri["Fn::If"]
+    assert template["Conditions"][condition] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "ModelUri"}, ""]}]}
+    assert when_given == {"Ref": "ModelUri"}
+    assert otherwise == {"Ref": "AWS::NoValue"}
+
+
+def test_every_zip_function_uses_the_runtime_layer(template: dict[str, Any]) -> None:
+    layer = template["Resources"]["RuntimeLayer"]
+    assert layer["Type"] == "AWS::Serverless::LayerVersion"
+    assert layer["Metadata"]["BuildMethod"] == "makefile"
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.12"]
+    for name in resources_of_type(template, "AWS::Serverless::Function"):
+        if function_property(template, name, "PackageType") != "Image":
+            assert {"Ref": "RuntimeLayer"} in (function_property(template, name, "Layers") or []), name
+
+
+# --------------------------------------------------------------------------------------------
+# The real aws-sam-cli
+# --------------------------------------------------------------------------------------------
+
+
+def sam_cli() -> str:
+    sam = shutil.which("sam") or str(REPO / ".venv-sam" / "bin" / "sam")
+    if not os.access(sam, os.X_OK):
+        pytest.fail("aws-sam-cli not found on PATH or in .venv-sam/: run `make sam`", pytrace=False)
+    return sam
+
+
+def python312() -> str:
+    """A working python3.12 (a pyenv shim on PATH may exist and still refuse to run)."""
+    home = Path.home()
+    candidates = [shutil.which("python3.12"), *sorted(home.glob(".pyenv/versions/3.12*/bin/python3.12"))]
+    for candidate in filter(None, candidates):
+        probe = subprocess.run(
+            [str(candidate), "-c", "import sys; print(sys.executable)"],
+            capture_output=True,
+            text=True,
+            timeout=COMMAND_TIMEOUT_S,
+            check=False,
+        )
+        if probe.returncode == 0:
+            return probe.stdout.strip()
+    pytest.fail(
+        "sam build needs python3.12 on PATH (the Runtime of the functions): install it", pytrace=False
+    )
+
+
+def sam_env(python: str) -> dict[str, str]:
+    # The interpreter's own directory first, so sam's workflow and the layer Makefile find it.
+    path = os.pathsep.join([str(Path(python).parent), os.environ.get("PATH", "")])
+    return {**os.environ, "PATH": path}
+
+
+def run_sam(args: list[str], *, env: Mapping[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sam_cli(), *args],
+        cwd=REPO,
+        env={**env, "SAM_CLI_TELEMETRY": "0"},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@dataclass(frozen=True)
+class Build:
+    python: str
+    function_dir: Path
+    layer_dir: Path
+
+
+@pytest.fixture(scope="module")
+def build(tmp_path_factory: pytest.TempPathFactory) -> Build:
+    python = python312()
+    build_dir = tmp_path_factory.mktemp("sam-build")
+    done = run_sam(
+        ["build", "--template-file", str(TEMPLATE), "--build-dir", str(build_dir), "--no-cached"],
+        env=sam_env(python),
+        timeout=BUILD_TIMEOUT_S,
+    )
+    if done.returncode != 0:
+        pytest.fail(f"sam build failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
+    built = load_template(build_dir / "template.yaml")["Resources"]
+    return Build(
+        python=python,
+        function_dir=build_dir / built["IrisFunction"]["Properties"]["CodeUri"],
+        layer_dir=build_dir / built["RuntimeLayer"]["Properties"]["ContentUri"] / "python",
+    )
+
+
+@pytest.mark.sam
+def test_template_passes_sam_validate_lint() -> None:
+    done = run_sam(
+        ["validate", "--lint", "--template-file", str(TEMPLATE)], env=os.environ, timeout=COMMAND_TIMEOUT_S
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "is a valid SAM Template" in done.stdout + done.stderr
+
+
+@pytest.mark.sam
+def test_sam_build_packages_app_and_embedded_model_in_the_function(build: Build) -> None:
+    assert (build.function_dir / "app.py").is_file()
+    assert (build.function_dir / "model" / "model.onnx").stat().st_size > 0
+    assert (build.function_dir / "model" / "labels.json").is_file()
+
+
+@pytest.mark.sam
+def test_sam_build_puts_predictor_and_runtime_deps_in_the_layer(build: Build) -> None:
+    assert (build.layer_dir / "predictor" / "__init__.py").is_file()
+    for package in ("onnxruntime", "numpy", "pydantic", "fastapi", "mangum", "aws_lambda_powertools"):
+        assert (build.layer_dir / package / "__init__.py").is_file(), package
+    assert list((build.layer_dir / "pydantic_core").glob("_pydantic_core.cpython-312-x86_64-linux-gnu.so"))
+
+
+@pytest.mark.sam
+def test_every_binary_wheel_in_the_layer_targets_lambda_python312_x86_64(build: Build) -> None:
+    binary_tags = []
+    for wheel in build.layer_dir.glob("*.dist-info/WHEEL"):
+        tags = [line.split(": ", 1)[1] for line in wheel.read_text().splitlines() if line.startswith("Tag: ")]
+        binary_tags += [tag for tag in tags if not tag.endswith("-any")]
+    assert len(binary_tags) >= 3  # numpy, onnxruntime, pydantic_core at least
+    for tag in binary_tags:
+        _, abi, platform = tag.split("-")
+        assert abi in {"cp312", "abi3"}, tag
+        assert platform.startswith("manylinux") and platform.endswith("_x86_64"), tag
+
+
+@pytest.mark.sam
+def test_layer_ships_bytecode_that_zip_timestamps_cannot_invalidate(build: Build) -> None:
+    # PEP 552 header flags: 0b01 hash-based, 0b10 check the source. Timestamp-based .pyc files
+    # would be stale once `sam package` dates every file 1980, and /opt is read-only.
+    sources = list((build.layer_dir / "predictor").rglob("*.py"))
+    compiled = list(build.layer_dir.rglob("*.cpython-312.pyc"))
+    assert len(compiled) > len(sources) > 0
+    flags = {pyc: int.from_bytes(pyc.read_bytes()[4:8], "little") for pyc in compiled}
+    assert {pyc: flag for pyc, flag in flags.items() if flag != 0b01} == {}
+    for source in sources:
+        assert (source.parent / "__pycache__" / f"{source.stem}.cpython-312.pyc").is_file(), source
+
+
+@pytest.mark.sam
+def test_built_function_answers_every_route_with_only_the_layer_on_python312(
+    build: Build, tmp_path: Path
+) -> None:
+    body = json.dumps({"instances": [SETOSA]})
+    events = {route: http_api_v2(*route.split(" ")) for route in APP_ROUTES}
+    events["POST /predict"] = http_api_v2("POST", "/predict", headers=JSON_HEADERS, body=body)
+    for route, event in events.items():
+        event["routeKey"] = event["requestContext"]["routeKey"] = route
+    events_file = tmp_path / "events.json"
+    events_file.write_text(json.dumps(events))
+
+    done = subprocess.run(
+        [
+            build.python,
+            "-I",
+            "-S",
+            "-c",
+            INVOKE_SCRIPT,
+            *map(str, (build.function_dir, build.layer_dir, events_file)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_TIMEOUT_S,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.splitlines()[-1])
+    for name, origin in result["origins"].items():
+        expected = build.function_dir if name == "app" else build.layer_dir
+        assert Path(origin).is_relative_to(expected), (name, origin)
+    replies = result["replies"]
+    assert {route: reply["statusCode"] for route, reply in replies.items()} == dict.fromkeys(APP_ROUTES, 200)
+    (prediction,) = json.loads(replies["POST /predict"]["body"])["predictions"]
+    assert prediction["label"] == "setosa"
