@@ -6,6 +6,7 @@ its body are retried together, and attempts never multiply across two layers.
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 import time
@@ -35,7 +36,18 @@ FINAL_CODES = {
 }
 MAX_BACKOFF_SECONDS = 2.0
 
-_clients: dict[tuple[float, int], Any] = {}
+# A client is reused only while the settings and environment that shaped it hold.
+CLIENT_ENV = (
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_ENDPOINT_URL",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+)
+_clients: dict[tuple[object, ...], Any] = {}
 _clients_lock = threading.Lock()
 
 
@@ -48,7 +60,7 @@ class ObjectInfo:
 
 
 def client(settings: FetchSettings) -> S3Client:
-    key = (settings.timeout, settings.concurrency)
+    key = (settings.timeout, settings.concurrency, *(os.environ.get(name) for name in CLIENT_ENV))
     with _clients_lock:
         if key not in _clients:
             import boto3
@@ -57,7 +69,7 @@ def client(settings: FetchSettings) -> S3Client:
             config = Config(
                 connect_timeout=settings.timeout,
                 read_timeout=settings.timeout,
-                retries={"max_attempts": 1, "mode": "standard"},
+                retries={"total_max_attempts": 1, "mode": "standard"},
                 max_pool_connections=settings.concurrency + 2,
             )
             _clients[key] = boto3.session.Session().client("s3", config=config)

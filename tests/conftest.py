@@ -1,0 +1,87 @@
+"""Shared fixtures: a real S3 server (moto, as a process), a fault proxy in front of it, per-test caches."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fault_proxy import FaultProxy
+from s3_server import AWS_SETTINGS, LockedS3, MotoServer
+
+LOCKED_OBJECTS = {"model.onnx": b"weights that this reader may not see"}
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[MotoServer]:
+    """One moto server for the session; every test makes its own buckets (`bucket`, `create_bucket`)."""
+    server = MotoServer().start()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def _proxy_process(s3_server: MotoServer) -> Iterator[FaultProxy]:
+    proxy = FaultProxy.start(s3_server.endpoint_url)
+    yield proxy
+    proxy.close()
+
+
+@pytest.fixture
+def fault_proxy(_proxy_process: FaultProxy) -> Iterator[FaultProxy]:
+    """The proxy in front of `s3_server`, with no faults and an empty request log."""
+    _proxy_process.reset()
+    yield _proxy_process
+    _proxy_process.reset()
+
+
+@pytest.fixture(scope="session")
+def locked_s3() -> Iterator[LockedS3]:
+    """A second moto server that enforces IAM and denies some reads (AccessDenied)."""
+    locked = LockedS3.start(LOCKED_OBJECTS)
+    yield locked
+    locked.close()
+
+
+@pytest.fixture
+def bucket(s3_server: MotoServer) -> str:
+    return s3_server.create_bucket()
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """This test's own PREDICTOR_CACHE_DIR (set in os.environ too)."""
+    directory = tmp_path / "cache"
+    monkeypatch.setenv("PREDICTOR_CACHE_DIR", str(directory))
+    return directory
+
+
+def _set_aws_env(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
+    for name in AWS_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+
+@dataclass
+class S3Env:
+    """What an in-process test sees: the environment boto3 reads, and the endpoint it names."""
+
+    endpoint_url: str
+    env: dict[str, str]
+    cache_dir: Path
+
+
+@pytest.fixture
+def s3_env(
+    fault_proxy: FaultProxy, s3_server: MotoServer, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> S3Env:
+    """os.environ points boto3 at the fault proxy in front of `s3_server` (it forwards untouched until a
+    test sets faults), with this test's cache dir.
+
+    In-process tests all use this one endpoint: a process is expected to keep one S3 endpoint and one
+    set of credentials, so tests that need another (the IAM-enforcing server) run a fresh process."""
+    env = {**s3_server.env, "AWS_ENDPOINT_URL_S3": fault_proxy.endpoint_url}
+    _set_aws_env(monkeypatch, env)
+    return S3Env(fault_proxy.endpoint_url, env, cache_dir)
