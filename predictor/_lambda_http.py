@@ -63,11 +63,8 @@ def event_shape(event: dict[str, Any]) -> str | None:
     return None
 
 
-def predict_event(event: dict[str, Any]) -> PredictEvent | None:
-    """The decoded request if this is `POST /predict` in a plain form, else None."""
-    shape = event_shape(event)
-    if shape is None:
-        return None
+def predict_event(event: dict[str, Any], shape: str) -> PredictEvent | None:
+    """The decoded request if this `shape` of event is `POST /predict` in a plain form, else None."""
     if shape == V2:
         http = event["requestContext"].get("http") or {}
         method, path = http.get("method"), http.get("path")

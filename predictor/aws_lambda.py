@@ -49,7 +49,7 @@ class LambdaHandler:
 
     def _http(self, event: dict[str, Any], context: Any, shape: str) -> dict[str, Any] | None:
         try:
-            request = predict_event(event)
+            request = predict_event(event, shape)
             if request is None:
                 return self.mangum(event, context)
         except binascii.Error:

@@ -56,8 +56,8 @@ class Iris(Predictor[Features, Prediction]):
         label_ids, probabilities = self.session.run(None, {"X": rows})
         labels = self.labels
         return [
-            Prediction(label=labels[i], probabilities=dict(zip(labels, p.tolist(), strict=True)))
-            for i, p in zip(label_ids.tolist(), probabilities, strict=True)
+            Prediction(label=labels[i], probabilities=dict(zip(labels, p, strict=True)))
+            for i, p in zip(label_ids.tolist(), probabilities.tolist(), strict=True)
         ]
 
 

@@ -1,0 +1,1 @@
+"""`make bench`: benchmarks that print tables of medians and same-run ratios; never timed tests."""
