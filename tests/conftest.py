@@ -73,15 +73,29 @@ class S3Env:
     cache_dir: Path
 
 
+S3_TRANSPORTS = {"stdlib": {}, "boto3": {"PREDICTOR_S3_CLIENT": "boto3"}}
+
+
+@pytest.fixture(params=sorted(S3_TRANSPORTS))
+def s3_transport(request: pytest.FixtureRequest) -> dict[str, str]:
+    """Every S3 behaviour is proved on both transports: the standard-library one used when the
+    environment holds credentials (as on Lambda) and boto3, used for every other credential source."""
+    return S3_TRANSPORTS[request.param]
+
+
 @pytest.fixture
 def s3_env(
-    fault_proxy: FaultProxy, s3_server: MotoServer, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+    fault_proxy: FaultProxy,
+    s3_server: MotoServer,
+    cache_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    s3_transport: dict[str, str],
 ) -> S3Env:
     """os.environ points boto3 at the fault proxy in front of `s3_server` (it forwards untouched until a
     test sets faults), with this test's cache dir.
 
     In-process tests all use this one endpoint: a process is expected to keep one S3 endpoint and one
     set of credentials, so tests that need another (the IAM-enforcing server) run a fresh process."""
-    env = {**s3_server.env, "AWS_ENDPOINT_URL_S3": fault_proxy.endpoint_url}
+    env = {**s3_server.env, "AWS_ENDPOINT_URL_S3": fault_proxy.endpoint_url, **s3_transport}
     _set_aws_env(monkeypatch, env)
     return S3Env(fault_proxy.endpoint_url, env, cache_dir)

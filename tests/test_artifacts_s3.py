@@ -234,10 +234,12 @@ def test_missing_bucket_fails_at_once_with_no_such_bucket(path: str) -> None:
     assert uri in str(raised.value)
 
 
-def test_denied_object_fails_at_once_with_access_denied(locked_s3: LockedS3, tmp_path: Path) -> None:
+def test_denied_object_fails_at_once_with_access_denied(
+    locked_s3: LockedS3, tmp_path: Path, s3_transport: dict[str, str]
+) -> None:
     uri = f"s3://{locked_s3.bucket}/denied/model.onnx"
 
-    error, elapsed = resolve_in_fresh_process(uri, locked_s3.env, tmp_path)
+    error, elapsed = resolve_in_fresh_process(uri, {**locked_s3.env, **s3_transport}, tmp_path)
 
     assert error is not None
     assert "AccessDenied" in error
@@ -245,10 +247,12 @@ def test_denied_object_fails_at_once_with_access_denied(locked_s3: LockedS3, tmp
     assert elapsed < FAIL_FAST_S
 
 
-def test_denied_listing_fails_at_once_with_access_denied(locked_s3: LockedS3, tmp_path: Path) -> None:
+def test_denied_listing_fails_at_once_with_access_denied(
+    locked_s3: LockedS3, tmp_path: Path, s3_transport: dict[str, str]
+) -> None:
     uri = f"s3://{locked_s3.unlistable_bucket}/"
 
-    error, elapsed = resolve_in_fresh_process(uri, locked_s3.env, tmp_path)
+    error, elapsed = resolve_in_fresh_process(uri, {**locked_s3.env, **s3_transport}, tmp_path)
 
     assert error is not None
     assert "AccessDenied" in error
@@ -256,9 +260,13 @@ def test_denied_listing_fails_at_once_with_access_denied(locked_s3: LockedS3, tm
     assert elapsed < FAIL_FAST_S
 
 
-def test_readable_object_on_the_locked_server_is_fetched(locked_s3: LockedS3, tmp_path: Path) -> None:
+def test_readable_object_on_the_locked_server_is_fetched(
+    locked_s3: LockedS3, tmp_path: Path, s3_transport: dict[str, str]
+) -> None:
     # The control for the two tests above: the same reader, credentials and server, an allowed key.
-    error, _ = resolve_in_fresh_process(f"s3://{locked_s3.bucket}/open/model.onnx", locked_s3.env, tmp_path)
+    error, _ = resolve_in_fresh_process(
+        f"s3://{locked_s3.bucket}/open/model.onnx", {**locked_s3.env, **s3_transport}, tmp_path
+    )
 
     assert error is None
     assert list((tmp_path / "fresh-cache").rglob("model.onnx"))

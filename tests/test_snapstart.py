@@ -37,7 +37,7 @@ def test_restore_hook_recreates_aws_clients_and_reseeds_generators() -> None:
 
         handler = LambdaHandler.for_predictor(load_predictor_class("tests/fixtures/predictors/echo.py"))
         LambdaHandler.for_predictor(handler.runtime.predictor_class)  # a second build registers nothing more
-        client_before = _s3.client(FetchSettings())
+        client_before = _s3.transport(FetchSettings())
         random.seed(7); numpy.random.seed(7)
         snapshot_random, snapshot_numpy = random.random(), numpy.random.random()
         random.seed(7); numpy.random.seed(7)  # the state a snapshot would freeze
@@ -48,7 +48,7 @@ def test_restore_hook_recreates_aws_clients_and_reseeds_generators() -> None:
         print(json.dumps({
             "before": len(snap.get_before_snapshot()),
             "after": len(snap.get_after_restore()),
-            "new_client": _s3.client(FetchSettings()) is not client_before,
+            "new_client": _s3.transport(FetchSettings()) is not client_before,
             "random_reseeded": random.random() != snapshot_random,
             "numpy_reseeded": numpy.random.random() != snapshot_numpy,
             "ready": handler.runtime.ready,

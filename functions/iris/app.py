@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+# First: with MODEL_URI=s3://..., importing predictor starts the download, which
+# then overlaps the heavier imports below.
+from predictor import Predictor  # isort: split
+
 import json
 from pathlib import Path
 from typing import Literal
@@ -9,8 +13,6 @@ from typing import Literal
 import numpy as np
 import onnxruntime
 from pydantic import BaseModel, ConfigDict, Field
-
-from predictor import Predictor
 
 Species = Literal["setosa", "versicolor", "virginica"]
 

@@ -10,11 +10,11 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from predictor.artifacts._errors import RetryableFetchError
-from predictor.artifacts._s3 import ObjectInfo, client, with_retries
+from predictor.artifacts._s3 import transport, with_retries
 from predictor.artifacts._settings import MIB, FetchSettings
+from predictor.artifacts._transport import ObjectInfo
 from predictor.artifacts._uri import S3Location
 
 Progress = Callable[[int], None]
@@ -108,30 +108,24 @@ def _fetch_range(
     progress: Progress | None,
 ) -> None:
     start, end = part
-    s3 = client(settings)
-    extra: dict[str, Any] = {"VersionId": info.version_id} if info.version_id else {}
+    s3 = transport(settings)
+    # One buffer per range, filled in place: no allocation or copy per chunk.
+    buffer = memoryview(bytearray(min(CHUNK_BYTES, end + 1 - start)))
 
     def attempt() -> None:
-        response = s3.get_object(
-            Bucket=location.bucket,
-            Key=info.key,
-            Range=f"bytes={start}-{end}",
-            IfMatch=f'"{info.etag}"',
-            **extra,
-        )
-        body = response["Body"]
+        body = s3.get(location.bucket, info.key, info.version_id, (start, end), info.etag)
         offset = start
         reported = 0
         try:
             while offset <= end:
-                chunk = body.read(min(CHUNK_BYTES, end + 1 - offset))
-                if not chunk:
+                count = body.readinto(buffer[: end + 1 - offset])
+                if not count:
                     break
-                os.pwrite(fd, chunk, offset)
-                offset += len(chunk)
+                os.pwrite(fd, buffer[:count], offset)
+                offset += count
                 if progress is not None:
-                    progress(len(chunk))
-                    reported += len(chunk)
+                    progress(count)
+                    reported += count
         except Exception:
             if progress is not None and reported:
                 progress(-reported)

@@ -1,43 +1,39 @@
-"""S3 access for artifacts: one client per process and one bounded retry policy.
-
-botocore's own retries are off (max_attempts=1) so that a request and the read of
-its body are retried together, and attempts never multiply across two layers.
-"""
+"""S3 access for artifacts: one transport per process and one bounded retry policy."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TypeVar
 
 from predictor.artifacts._errors import ArtifactsError, RetryableFetchError
 from predictor.artifacts._settings import FetchSettings
+from predictor.artifacts._sigv4 import Credentials
+from predictor.artifacts._transport import ObjectInfo, S3ResponseError, S3Transport
 from predictor.artifacts._uri import S3Location
-
-if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
 
 T = TypeVar("T")
 
+CLIENT_ENV = "PREDICTOR_S3_CLIENT"
 FINAL_CODES = {
     "NoSuchKey": "check the key exists (aws s3 ls {uri})",
     "NoSuchBucket": "check the bucket name and the region",
     "NoSuchVersion": "check the versionId still exists",
     "AccessDenied": "grant the function's role s3:GetObject and s3:ListBucket on it",
-    "Forbidden": "grant the function's role s3:GetObject and s3:ListBucket on it",
     "InvalidAccessKeyId": "check the function's AWS credentials",
     "SignatureDoesNotMatch": "check the function's AWS credentials",
     "ExpiredToken": "refresh the function's AWS credentials",
     "PreconditionFailed": "the object changed while it was downloaded; start again",
 }
+RETRYABLE_STATUSES = (408, 429)
 MAX_BACKOFF_SECONDS = 2.0
-
-# A client is reused only while the settings and environment that shaped it hold.
-CLIENT_ENV = (
+# A transport is reused only while the settings and environment that shaped it hold.
+TRANSPORT_ENV = (
+    CLIENT_ENV,
     "AWS_ENDPOINT_URL_S3",
     "AWS_ENDPOINT_URL",
     "AWS_ACCESS_KEY_ID",
@@ -47,39 +43,41 @@ CLIENT_ENV = (
     "AWS_REGION",
     "AWS_DEFAULT_REGION",
 )
-_clients: dict[tuple[object, ...], Any] = {}
-_clients_lock = threading.Lock()
+
+_transports: dict[tuple[object, ...], S3Transport] = {}
+_transports_lock = threading.Lock()
 
 
-@dataclass(frozen=True)
-class ObjectInfo:
-    key: str
-    size: int
-    etag: str
-    version_id: str | None
+def transport(settings: FetchSettings) -> S3Transport:
+    environ = os.environ
+    key = (settings.timeout, settings.concurrency, *(environ.get(name) for name in TRANSPORT_ENV))
+    with _transports_lock:
+        if key not in _transports:
+            _transports[key] = _new_transport(settings)
+        return _transports[key]
 
 
-def client(settings: FetchSettings) -> S3Client:
-    key = (settings.timeout, settings.concurrency, *(os.environ.get(name) for name in CLIENT_ENV))
-    with _clients_lock:
-        if key not in _clients:
-            import boto3
-            from botocore.config import Config
+def _new_transport(settings: FetchSettings) -> S3Transport:
+    """Standard library when the environment carries credentials and a region, as on
+    Lambda; boto3 for every other credential source (profiles, roles, SnapStart)."""
+    environ = os.environ
+    access_key, secret_key = environ.get("AWS_ACCESS_KEY_ID"), environ.get("AWS_SECRET_ACCESS_KEY")
+    region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION")
+    if environ.get(CLIENT_ENV) != "boto3" and access_key and secret_key and region:
+        from predictor.artifacts._s3_http import HttpS3
 
-            config = Config(
-                connect_timeout=settings.timeout,
-                read_timeout=settings.timeout,
-                retries={"total_max_attempts": 1, "mode": "standard"},
-                max_pool_connections=settings.concurrency + 2,
-            )
-            _clients[key] = boto3.session.Session().client("s3", config=config)
-        return _clients[key]  # type: ignore[no-any-return]
+        credentials = Credentials(access_key, secret_key, environ.get("AWS_SESSION_TOKEN"))
+        endpoint = environ.get("AWS_ENDPOINT_URL_S3") or environ.get("AWS_ENDPOINT_URL")
+        return HttpS3(credentials, region, endpoint, settings.timeout)
+    from predictor.artifacts._s3_boto import BotoS3
+
+    return BotoS3(settings.timeout, settings.concurrency)
 
 
 def reset_clients() -> None:
-    """Forget clients, e.g. after a SnapStart restore, so new ones get fresh credentials."""
-    with _clients_lock:
-        _clients.clear()
+    """Forget transports, e.g. after a SnapStart restore, so new ones get fresh credentials."""
+    with _transports_lock:
+        _transports.clear()
 
 
 def with_retries(what: str, location: S3Location, settings: FetchSettings, call: Callable[[], T]) -> T:
@@ -101,72 +99,52 @@ def with_retries(what: str, location: S3Location, settings: FetchSettings, call:
 
 def classify(exc: Exception, location: S3Location) -> str:
     """Describe a transient fault, or raise ArtifactsError at once for a final one."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
     if isinstance(exc, ArtifactsError):
         raise exc
-    if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        code = str(error.get("Code", ""))
-        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
-        if code in FINAL_CODES or (400 <= status < 500 and status not in (408, 429)):
-            advice = FINAL_CODES.get(code, "check the URI and the function's permissions")
-            raise ArtifactsError(
-                f"{location}: {code or status} {error.get('Message', '')}".rstrip()
-                + f"; {advice.format(uri=location)}"
-            ) from exc
-        return f"{code or status} {error.get('Message', '')}".strip()
-    if isinstance(exc, BotoCoreError | RetryableFetchError | OSError):
+    if isinstance(exc, S3ResponseError):
+        final = exc.code in FINAL_CODES or (400 <= exc.status < 500 and exc.status not in RETRYABLE_STATUSES)
+        if final:
+            advice = FINAL_CODES.get(exc.code, "check the URI and the function's permissions")
+            raise ArtifactsError(f"{location}: {exc}; {advice.format(uri=location)}") from exc
+        return str(exc)
+    if isinstance(exc, RetryableFetchError | OSError | http.client.HTTPException):
         return f"{type(exc).__name__}: {exc}"
-    try:
-        from urllib3.exceptions import HTTPError
-    except ImportError:  # pragma: no cover - botocore always brings urllib3
-        raise exc from None
-    if isinstance(exc, HTTPError):
+    if _is_botocore_transient(exc):
         return f"{type(exc).__name__}: {exc}"
     raise exc
 
 
+def _is_botocore_transient(exc: Exception) -> bool:
+    module = type(exc).__module__
+    if not module.startswith(("botocore", "urllib3")):
+        return False
+    from botocore.exceptions import BotoCoreError
+    from urllib3.exceptions import HTTPError
+
+    return isinstance(exc, BotoCoreError | HTTPError)
+
+
 def head(location: S3Location, settings: FetchSettings) -> ObjectInfo:
-    s3 = client(settings)
-    extra: dict[str, Any] = {"VersionId": location.version_id} if location.version_id else {}
+    s3 = transport(settings)
 
     def call() -> ObjectInfo:
         try:
-            response = s3.head_object(Bucket=location.bucket, Key=location.key, **extra)
-        except Exception as exc:
-            _explain_bare_status(exc, s3, location, extra)
+            return s3.head(location.bucket, location.key, location.version_id)
+        except S3ResponseError as exc:
+            if exc.code or exc.status not in (403, 404):
+                raise
+            # HEAD errors carry no body, so no code: a 1-byte GET names the cause.
+            s3.get(location.bucket, location.key, location.version_id, (0, 0), None).close()
             raise
-        return ObjectInfo(
-            location.key,
-            response["ContentLength"],
-            response["ETag"].strip('"'),
-            response.get("VersionId"),
-        )
 
     return with_retries("read the metadata of", location, settings, call)
 
 
-def _explain_bare_status(exc: Exception, s3: S3Client, location: S3Location, extra: dict[str, Any]) -> None:
-    """HEAD errors carry no code (404 or 403 only); a 1-byte GET names the cause."""
-    from botocore.exceptions import ClientError
-
-    if isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") in ("404", "403"):
-        s3.get_object(Bucket=location.bucket, Key=location.key, Range="bytes=0-0", **extra)
-
-
 def list_prefix(location: S3Location, settings: FetchSettings) -> list[ObjectInfo]:
-    s3 = client(settings)
+    s3 = transport(settings)
 
     def call() -> list[ObjectInfo]:
-        found: list[ObjectInfo] = []
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=location.bucket, Prefix=location.key):
-            found.extend(
-                ObjectInfo(item["Key"], item["Size"], item["ETag"].strip('"'), None)
-                for item in page.get("Contents", [])
-                if not item["Key"].endswith("/")
-            )
-        return found
+        return [info for info in s3.list_objects(location.bucket, location.key) if not info.key.endswith("/")]
 
     objects = with_retries("list", location, settings, call)
     if not objects:

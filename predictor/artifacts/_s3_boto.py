@@ -1,0 +1,93 @@
+"""The boto3 transport: every credential source boto3 knows (profiles, roles, SnapStart)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from predictor.artifacts._transport import Body, ObjectInfo, S3ResponseError
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+
+class BotoS3:
+    def __init__(self, timeout: float, concurrency: int) -> None:
+        import boto3
+        from botocore.config import Config
+
+        config = Config(
+            connect_timeout=timeout,
+            read_timeout=timeout,
+            # One attempt per call: the fetch retries a request and its body read together.
+            retries={"total_max_attempts": 1, "mode": "standard"},
+            max_pool_connections=concurrency + 2,
+        )
+        self.client: S3Client = boto3.session.Session().client("s3", config=config)
+
+    def head(self, bucket: str, key: str, version_id: str | None) -> ObjectInfo:
+        response = _call(self.client.head_object, Bucket=bucket, Key=key, **_version(version_id))
+        return ObjectInfo(
+            key, response["ContentLength"], response["ETag"].strip('"'), response.get("VersionId")
+        )
+
+    def list_objects(self, bucket: str, prefix: str) -> list[ObjectInfo]:
+        found: list[ObjectInfo] = []
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        for page in _call(iter, pages):
+            found.extend(
+                ObjectInfo(item["Key"], item["Size"], item["ETag"].strip('"'), None)
+                for item in page.get("Contents", [])
+            )
+        return found
+
+    def get(
+        self,
+        bucket: str,
+        key: str,
+        version_id: str | None,
+        byte_range: tuple[int, int],
+        if_match: str | None,
+    ) -> Body:
+        extra: dict[str, Any] = _version(version_id)
+        if if_match:
+            extra["IfMatch"] = f'"{if_match}"'
+        response = _call(
+            self.client.get_object,
+            Bucket=bucket,
+            Key=key,
+            Range=f"bytes={byte_range[0]}-{byte_range[1]}",
+            **extra,
+        )
+        return _BotoBody(response["Body"])
+
+
+class _BotoBody:
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+
+    def readinto(self, buffer: memoryview) -> int:
+        chunk: bytes = self.stream.read(len(buffer))
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+    def close(self) -> None:
+        self.stream.close()
+
+
+def _version(version_id: str | None) -> dict[str, Any]:
+    return {"VersionId": version_id} if version_id else {}
+
+
+def _call(function: Any, *args: Any, **kwargs: Any) -> Any:
+    from botocore.exceptions import ClientError
+
+    try:
+        result = function(*args, **kwargs)
+        return list(result) if function is iter else result
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+        code = str(error.get("Code", ""))
+        raise S3ResponseError(
+            status, "" if code == str(status) else code, str(error.get("Message", ""))
+        ) from exc
