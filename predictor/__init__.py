@@ -1,10 +1,12 @@
 """serverless-predictor: one predictor class served on Lambda, events, SageMaker and locally."""
 
-from predictor._predictor import ContractError, Predictor, PredictorError
+# First, before pydantic loads: with MODEL_URI=s3://..., the download starts now
+# and overlaps the imports of this package and of the app.
 from predictor.artifacts import start_prefetch
-from predictor.limits import Limits
+
+start_prefetch()
+
+from predictor._predictor import ContractError, Predictor, PredictorError  # noqa: E402
+from predictor.limits import Limits  # noqa: E402
 
 __all__ = ["ContractError", "Limits", "Predictor", "PredictorError"]
-
-# With MODEL_URI=s3://..., the download starts now and overlaps the app's own imports.
-start_prefetch()

@@ -11,7 +11,6 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from predictor.artifacts import _cache
-from predictor.artifacts._archive import extract
 from predictor.artifacts._errors import ArtifactsError
 from predictor.artifacts._prefetch import take_prefetch
 from predictor.artifacts._settings import MODEL_SHA256_ENV, FetchSettings
@@ -72,6 +71,8 @@ def _local(uri: str, path: Path, settings: FetchSettings) -> Path:
     identity = f"{stat.st_size} {stat.st_mtime_ns}"
     entry = _cache.entry_dir(settings.cache_dir, "archives", str(path.resolve()), identity)
     if not entry.is_dir():
+        from predictor.artifacts._archive import extract
+
         _cache.ensure_space(settings.cache_dir, stat.st_size, uri)
         with _cache.staging(entry, uri) as stage:
             extract(path, stage / "model", uri)

@@ -7,7 +7,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 
 from predictor.artifacts import _cache, _s3
-from predictor.artifacts._archive import extract
 from predictor.artifacts._download import download
 from predictor.artifacts._errors import ArtifactsError
 from predictor.artifacts._settings import MODEL_SHA256_ENV, FetchSettings
@@ -59,6 +58,8 @@ def _fetch_object(
                 "update the pin or upload the intended artifact"
             )
         if location.is_archive:
+            from predictor.artifacts._archive import extract
+
             extract(target / location.basename, stage / "model", uri)
             (target / location.basename).unlink()
     return entry / "model"
