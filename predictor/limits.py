@@ -6,6 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from predictor._environ import positive_number
+
 MAX_BODY_BYTES_ENV = "PREDICTOR_MAX_BODY_BYTES"
 MAX_INSTANCES_ENV = "PREDICTOR_MAX_INSTANCES"
 
@@ -23,19 +25,6 @@ class Limits:
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Limits:
         environ = os.environ if environ is None else environ
         return cls(
-            max_body_bytes=_positive_int(environ, MAX_BODY_BYTES_ENV, DEFAULT_MAX_BODY_BYTES),
-            max_instances=_positive_int(environ, MAX_INSTANCES_ENV, DEFAULT_MAX_INSTANCES),
+            max_body_bytes=positive_number(environ, MAX_BODY_BYTES_ENV, DEFAULT_MAX_BODY_BYTES),
+            max_instances=positive_number(environ, MAX_INSTANCES_ENV, DEFAULT_MAX_INSTANCES),
         )
-
-
-def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
-    raw = environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{name}={raw!r} is not an integer; set it to a positive number") from None
-    if value <= 0:
-        raise ValueError(f"{name}={raw!r} must be a positive number")
-    return value

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from predictor._environ import positive_number
+
 MODEL_URI_ENV = "MODEL_URI"
 MODEL_SHA256_ENV = "MODEL_SHA256"
 CACHE_DIR_ENV = "PREDICTOR_CACHE_DIR"
@@ -37,21 +39,8 @@ class FetchSettings:
         return cls(
             cache_dir=Path(environ.get(CACHE_DIR_ENV) or DEFAULT_CACHE_DIR),
             sha256=sha256,
-            attempts=int(_number(environ, ATTEMPTS_ENV, 5)),
-            timeout=_number(environ, TIMEOUT_ENV, 10.0),
-            part_bytes=int(_number(environ, PART_BYTES_ENV, 16 * MIB)),
-            concurrency=int(_number(environ, CONCURRENCY_ENV, 8)),
+            attempts=positive_number(environ, ATTEMPTS_ENV, 5),
+            timeout=positive_number(environ, TIMEOUT_ENV, 10.0),
+            part_bytes=positive_number(environ, PART_BYTES_ENV, 16 * MIB),
+            concurrency=positive_number(environ, CONCURRENCY_ENV, 8),
         )
-
-
-def _number(environ: Mapping[str, str], name: str, default: float) -> float:
-    raw = environ.get(name)
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"{name}={raw!r} is not a number") from None
-    if value <= 0:
-        raise ValueError(f"{name}={raw!r} must be positive")
-    return value

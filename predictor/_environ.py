@@ -1,0 +1,24 @@
+"""Reading numeric settings from environment variables, with messages naming the variable."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TypeVar
+
+Number = TypeVar("Number", int, float)
+
+
+def positive_number(environ: Mapping[str, str], name: str, default: Number) -> Number:
+    """The variable's value parsed as the default's type; the default when unset or empty."""
+    raw = environ.get(name)
+    if not raw:
+        return default
+    kind = type(default)
+    try:
+        value = kind(raw)
+    except ValueError:
+        noun = "an integer" if kind is int else "a number"
+        raise ValueError(f"{name}={raw!r} is not {noun}; set it to a positive number") from None
+    if value <= 0:
+        raise ValueError(f"{name}={raw!r} must be a positive number")
+    return value
