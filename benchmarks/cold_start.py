@@ -124,6 +124,8 @@ def _measure(cases: dict[str, Case], environ: dict[str, str], work: Path) -> Sam
                 continue
             finally:
                 shutil.rmtree(directory, ignore_errors=True)
+                # Write back what this run left dirty, so the next run is not billed for it.
+                os.sync()
             samples.cpu[name].append(_children_cpu_seconds() - cpu)
             samples.seconds[name].append(elapsed)
     return samples
