@@ -1,0 +1,130 @@
+"""Not enough room in the cache fails with what to raise; `predictor fetch` shows progress in a terminal.
+
+The small filesystems are real tmpfs mounts inside a private mount namespace
+(`unshare -Urm`), which needs no root and disappears with the process.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import io
+import os
+import pty
+import select
+import struct
+import subprocess
+import sys
+import tarfile
+import termios
+import time
+from pathlib import Path
+
+from s3_server import REPO, MotoServer, clean_environ, put_objects
+
+MIB = 1024 * 1024
+RESOLVE = "from predictor.artifacts import ArtifactsError, resolve_artifacts\n" + (
+    "import sys\ntry:\n    resolve_artifacts(sys.argv[1])\nexcept ArtifactsError as exc:\n    print(exc)\n"
+)
+
+
+def resolve_on_small_filesystem(server: MotoServer, uri: str, cache: Path, size_mib: int) -> str:
+    """resolve_artifacts(uri) with PREDICTOR_CACHE_DIR on a tmpfs of `size_mib`; what it printed."""
+    cache.mkdir()
+    script = f'mount -t tmpfs -o size={size_mib}m tmpfs "$0" && exec "$1" -c "$2" "$3"'
+    done = subprocess.run(
+        ["unshare", "-Urm", "sh", "-c", script, str(cache), sys.executable, RESOLVE, uri],
+        env=clean_environ(**server.env, PREDICTOR_CACHE_DIR=str(cache), PYTHONPATH=str(REPO)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_an_object_larger_than_the_free_space_is_refused_before_downloading(
+    s3_server: MotoServer, bucket: str, tmp_path: Path
+) -> None:
+    put_objects(s3_server.s3(), bucket, {"weights.bin": os.urandom(4 * MIB)})
+
+    message = resolve_on_small_filesystem(s3_server, f"s3://{bucket}/weights.bin", tmp_path / "cache", 2)
+
+    assert f"s3://{bucket}/weights.bin needs 4 MiB" in message
+    assert "ephemeral storage" in message
+    assert "EphemeralStorage" in message
+
+
+def test_an_archive_that_expands_past_the_free_space_fails_naming_ephemeral_storage(
+    s3_server: MotoServer, bucket: str, tmp_path: Path
+) -> None:
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w:gz") as tar:
+        member = tarfile.TarInfo("weights.bin")
+        member.size = 40 * MIB
+        tar.addfile(member, io.BytesIO(bytes(member.size)))  # zeros: a tiny download, a large file
+    put_objects(s3_server.s3(), bucket, {"model.tar.gz": archive.getvalue()})
+
+    message = resolve_on_small_filesystem(s3_server, f"s3://{bucket}/model.tar.gz", tmp_path / "cache", 20)
+
+    assert f"s3://{bucket}/model.tar.gz ran out of space" in message
+    assert "ephemeral storage" in message
+
+
+def test_fetch_in_a_terminal_shows_a_progress_bar(s3_server: MotoServer, bucket: str, tmp_path: Path) -> None:
+    put_objects(s3_server.s3(), bucket, {"m/weights.bin": os.urandom(3 * MIB), "m/labels.json": b"[]"})
+    uri = f"s3://{bucket}/m/"
+    controller, terminal = pty.openpty()
+    # A real terminal has a size; tqdm draws nothing into zero columns.
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    child = subprocess.Popen(
+        [str(REPO / ".venv" / "bin" / "predictor"), "fetch", uri, str(tmp_path / "out")],
+        env=clean_environ(**s3_server.env, PREDICTOR_CACHE_DIR=str(tmp_path / "cache")),
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+    )
+    os.close(terminal)
+    screen = _read_until_exit(child, controller)
+
+    assert child.returncode == 0
+    assert uri in screen
+    assert "100%" in screen
+    assert (tmp_path / "out" / "weights.bin").stat().st_size == 3 * MIB
+
+
+def test_fetch_off_a_terminal_prints_no_progress_bar(
+    s3_server: MotoServer, bucket: str, tmp_path: Path
+) -> None:
+    put_objects(s3_server.s3(), bucket, {"m/weights.bin": os.urandom(MIB)})
+    done = subprocess.run(
+        [str(REPO / ".venv" / "bin" / "predictor"), "fetch", f"s3://{bucket}/m/", str(tmp_path / "out")],
+        env=clean_environ(**s3_server.env, PREDICTOR_CACHE_DIR=str(tmp_path / "cache")),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert "%" not in done.stderr
+    assert done.stderr.strip() == f"s3://{bucket}/m/ -> {tmp_path / 'out'}"
+
+
+def _read_until_exit(child: subprocess.Popen[bytes], controller: int) -> str:
+    output = b""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([controller], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # the terminal closed: the child has exited
+                break
+            if not chunk:
+                break
+            output += chunk
+        elif child.poll() is not None:
+            break
+    child.wait(timeout=10)
+    os.close(controller)
+    return output.decode(errors="replace")
