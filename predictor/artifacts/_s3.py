@@ -107,21 +107,11 @@ def classify(exc: Exception, location: S3Location) -> str:
             advice = FINAL_CODES.get(exc.code, "check the URI and the function's permissions")
             raise ArtifactsError(f"{location}: {exc}; {advice.format(uri=location)}") from exc
         return str(exc)
-    if isinstance(exc, RetryableFetchError | OSError | http.client.HTTPException):
-        return f"{type(exc).__name__}: {exc}"
-    if _is_botocore_transient(exc):
+    if isinstance(exc, RetryableFetchError):
+        return str(exc)
+    if isinstance(exc, OSError | http.client.HTTPException):  # resets, timeouts, cut-off bodies
         return f"{type(exc).__name__}: {exc}"
     raise exc
-
-
-def _is_botocore_transient(exc: Exception) -> bool:
-    module = type(exc).__module__
-    if not module.startswith(("botocore", "urllib3")):
-        return False
-    from botocore.exceptions import BotoCoreError
-    from urllib3.exceptions import HTTPError
-
-    return isinstance(exc, BotoCoreError | HTTPError)
 
 
 def head(location: S3Location, settings: FetchSettings) -> ObjectInfo:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from predictor.artifacts._errors import RetryableFetchError
 from predictor.artifacts._transport import Body, ObjectInfo, S3ResponseError
 
 if TYPE_CHECKING:
@@ -25,20 +28,20 @@ class BotoS3:
         self.client: S3Client = boto3.session.Session().client("s3", config=config)
 
     def head(self, bucket: str, key: str, version_id: str | None) -> ObjectInfo:
-        response = _call(self.client.head_object, Bucket=bucket, Key=key, **_version(version_id))
+        with _translated():
+            response = self.client.head_object(Bucket=bucket, Key=key, **_version(version_id))
         return ObjectInfo(
             key, response["ContentLength"], response["ETag"].strip('"'), response.get("VersionId")
         )
 
     def list_objects(self, bucket: str, prefix: str) -> list[ObjectInfo]:
-        found: list[ObjectInfo] = []
         pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-        for page in _call(iter, pages):
-            found.extend(
+        with _translated():  # each page is requested as the iteration reaches it
+            return [
                 ObjectInfo(item["Key"], item["Size"], item["ETag"].strip('"'), None)
+                for page in pages
                 for item in page.get("Contents", [])
-            )
-        return found
+            ]
 
     def get(
         self,
@@ -51,13 +54,10 @@ class BotoS3:
         extra: dict[str, Any] = _version(version_id)
         if if_match:
             extra["IfMatch"] = f'"{if_match}"'
-        response = _call(
-            self.client.get_object,
-            Bucket=bucket,
-            Key=key,
-            Range=f"bytes={byte_range[0]}-{byte_range[1]}",
-            **extra,
-        )
+        with _translated():
+            response = self.client.get_object(
+                Bucket=bucket, Key=key, Range=f"bytes={byte_range[0]}-{byte_range[1]}", **extra
+            )
         return _BotoBody(response["Body"])
 
 
@@ -66,7 +66,8 @@ class _BotoBody:
         self.stream = stream
 
     def readinto(self, buffer: memoryview) -> int:
-        chunk: bytes = self.stream.read(len(buffer))
+        with _translated():
+            chunk: bytes = self.stream.read(len(buffer))
         buffer[: len(chunk)] = chunk
         return len(chunk)
 
@@ -78,16 +79,21 @@ def _version(version_id: str | None) -> dict[str, Any]:
     return {"VersionId": version_id} if version_id else {}
 
 
-def _call(function: Any, *args: Any, **kwargs: Any) -> Any:
-    from botocore.exceptions import ClientError
+@contextmanager
+def _translated() -> Iterator[None]:
+    """botocore's and urllib3's failures, in the terms every transport raises."""
+    from botocore.exceptions import BotoCoreError, ClientError
+    from urllib3.exceptions import HTTPError
 
     try:
-        result = function(*args, **kwargs)
-        return list(result) if function is iter else result
+        yield
     except ClientError as exc:
         error = exc.response.get("Error", {})
         status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
         code = str(error.get("Code", ""))
+        # A HEAD error has no body: botocore then reports the status as the code.
         raise S3ResponseError(
             status, "" if code == str(status) else code, str(error.get("Message", ""))
         ) from exc
+    except (BotoCoreError, HTTPError) as exc:
+        raise RetryableFetchError(f"{type(exc).__name__}: {exc}") from exc
