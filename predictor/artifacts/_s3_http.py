@@ -12,9 +12,9 @@ import threading
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable
 from datetime import UTC, datetime
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
-from predictor.artifacts._sigv4 import Credentials, encode_path, sign
+from predictor.artifacts._sigv4 import Credentials, canonical_query, encode_path, sign
 from predictor.artifacts._transport import Body, ObjectInfo, S3ResponseError
 
 
@@ -28,7 +28,7 @@ class HttpS3:
         self._local = threading.local()
 
     def head(self, bucket: str, key: str, version_id: str | None) -> ObjectInfo:
-        response = self._request("HEAD", bucket, key, _version(version_id), {})
+        response, _ = self._request("HEAD", bucket, key, _version(version_id), {})
         response.read()
         return ObjectInfo(
             key,
@@ -44,7 +44,8 @@ class HttpS3:
             query = [("list-type", "2"), ("prefix", prefix)]
             if token:
                 query.append(("continuation-token", token))
-            page, token = parse_listing(self._request("GET", bucket, "", query, {}).read())
+            response, _ = self._request("GET", bucket, "", query, {})
+            page, token = parse_listing(response.read())
             found.extend(page)
             if token is None:
                 return found
@@ -60,18 +61,18 @@ class HttpS3:
         headers = {"range": f"bytes={byte_range[0]}-{byte_range[1]}"}
         if if_match:
             headers["if-match"] = f'"{if_match}"'
-        response = self._request("GET", bucket, key, _version(version_id), headers)
-        scheme, host, _ = self._address(bucket, key, self._bucket_regions.get(bucket, self.region))
+        response, (scheme, host) = self._request("GET", bucket, key, _version(version_id), headers)
         return _StreamedBody(response, lambda: self._discard(scheme, host))
 
     def _request(
         self, method: str, bucket: str, key: str, query: list[tuple[str, str]], headers: dict[str, str]
-    ) -> http.client.HTTPResponse:
+    ) -> tuple[http.client.HTTPResponse, tuple[str, str]]:
+        """The response and the (scheme, host) of the connection that carries it."""
         for attempt in range(2):  # the second pass follows S3's redirect to the bucket's region
             region = self._bucket_regions.get(bucket, self.region)
             scheme, host, path = self._address(bucket, key, region)
             signed = sign(method, host, path, query, headers, self.credentials, region, datetime.now(UTC))
-            target = path + ("?" + "&".join(f"{n}={v}" for n, v in _encoded(query)) if query else "")
+            target = f"{path}?{canonical_query(query)}" if query else path
             connection = self._connection(scheme, host)
             try:
                 connection.request(method, target, headers=signed)
@@ -80,7 +81,7 @@ class HttpS3:
                 self._discard(scheme, host)
                 raise
             if response.status < 300:
-                return response
+                return response, (scheme, host)
             error = _error(response, method)
             moved_to = response.getheader("x-amz-bucket-region")
             redirected = response.status in (301, 400) and moved_to not in (None, region)
@@ -172,7 +173,3 @@ def _without_namespaces(root: ElementTree.Element) -> ElementTree.Element:
 
 def _version(version_id: str | None) -> list[tuple[str, str]]:
     return [("versionId", version_id)] if version_id else []
-
-
-def _encoded(query: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    return [(quote(name, safe="-_.~"), quote(value, safe="-_.~")) for name, value in query]
