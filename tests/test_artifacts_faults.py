@@ -149,8 +149,8 @@ def test_persistent_slowdown_fails_after_the_configured_attempts_naming_the_uri_
     assert uri in str(raised.value)
     # A HEAD answer has no body, so a client that asked with HEAD sees only the status.
     assert "SlowDown" in str(raised.value) or "503" in str(raised.value)
-    # Retried, but no more than the three attempts allowed (botocore's own retries included).
-    assert 2 <= len(fault_proxy.requests(path=key_path(model, "model.onnx"))) <= 3
+    # Retried exactly as often as allowed: botocore's own retries are off.
+    assert len(fault_proxy.requests(path=key_path(model, "model.onnx"))) == 3
 
 
 def test_persistent_resets_fail_naming_the_uri(model: str, fault_proxy: FaultProxy) -> None:
@@ -193,3 +193,17 @@ def test_failed_prefix_fetch_is_not_reused_as_complete_by_the_next_resolve(
     assert stored_bytes(s3_env.cache_dir) < METADATA_ALLOWANCE
     fault_proxy.reset()
     assert read_tree(resolve(uri)) == FILES
+
+
+def test_a_file_that_cannot_be_fetched_stops_the_files_queued_behind_it(
+    bucket: str, s3_server: MotoServer, fault_proxy: FaultProxy
+) -> None:
+    later = {f"set/later-{n}.bin": b"x" * 10 for n in range(4)}
+    put_objects(s3_server.s3(), bucket, {"set/a-broken.bin": WEIGHTS, **later})
+    fault_proxy.inject("reset", times=None, path=key_path(bucket, "set/a-broken.bin"))
+
+    with pytest.raises(ArtifactsError):
+        # One file at a time, in key order: the broken one runs first, the rest wait in the queue.
+        resolve(f"s3://{bucket}/set/", PREDICTOR_S3_ATTEMPTS="2", PREDICTOR_S3_CONCURRENCY="1")
+
+    assert [len(fault_proxy.requests("GET", key_path(bucket, key))) for key in later] == [0, 0, 0, 0]

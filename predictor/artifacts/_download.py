@@ -7,9 +7,11 @@ import os
 import threading
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 from predictor.artifacts._errors import RetryableFetchError
 from predictor.artifacts._s3 import transport, with_retries
@@ -17,6 +19,7 @@ from predictor.artifacts._settings import MIB, FetchSettings
 from predictor.artifacts._transport import ObjectInfo
 from predictor.artifacts._uri import S3Location
 
+T = TypeVar("T")
 Progress = Callable[[int], None]
 CHUNK_BYTES = 1 * MIB
 
@@ -49,6 +52,36 @@ def temporary_name(path: Path) -> Path:
     return path.with_name(f".{path.name}.partial-{uuid.uuid4().hex[:12]}")
 
 
+class _Skipped(Exception):
+    """A call not started because another had already failed."""
+
+
+def run_all(pool: ThreadPoolExecutor, calls: list[Callable[[], T]]) -> list[T]:
+    """Run `calls` on `pool`; once one fails, none of the rest starts, and the first failure
+    is raised only after the running ones end, so none outlives what it writes into."""
+    failed = threading.Event()
+
+    def guarded(call: Callable[[], T]) -> T:
+        if failed.is_set():
+            raise _Skipped
+        try:
+            return call()
+        except BaseException:
+            failed.set()  # before this worker can take the next call
+            raise
+
+    futures = [pool.submit(guarded, call) for call in calls]
+    wait(futures, return_when=FIRST_EXCEPTION)
+    if failed.is_set():
+        wait(futures)
+        raise next(
+            error
+            for error in (future.exception() for future in futures)
+            if error is not None and not isinstance(error, _Skipped)
+        )
+    return [future.result() for future in futures]
+
+
 def download(
     location: S3Location,
     info: ObjectInfo,
@@ -63,38 +96,34 @@ def download(
     Returns the sha256 hex digest when asked for it.
     """
     destination.parent.mkdir(parents=True, exist_ok=True)
-    partial = temporary_name(destination)
-    fd = os.open(partial, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o644)
+    unfinished = temporary_name(destination)
     ranges = [
         (start, min(start + settings.part_bytes, info.size) - 1)
         for start in range(0, info.size, settings.part_bytes)
     ]
+    hasher: _OrderedHasher | None = None
     try:
-        os.ftruncate(fd, info.size)
-        hasher = _OrderedHasher(os.open(partial, os.O_RDONLY), ranges) if want_sha256 else None
+        fd = os.open(unfinished, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o644)
         try:
-            futures: list[Future[None]] = [
-                pool.submit(_fetch_range, location, info, settings, fd, index, part, hasher, progress)
-                for index, part in enumerate(ranges)
-            ]
-            for future in futures:
-                future.result()
+            os.ftruncate(fd, info.size)
+            if want_sha256:
+                hasher = _OrderedHasher(os.open(unfinished, os.O_RDONLY), ranges)
+            run_all(
+                pool,
+                [
+                    partial(_fetch_range, location, info, settings, fd, index, part, hasher, progress)
+                    for index, part in enumerate(ranges)
+                ],
+            )
         finally:
+            os.close(fd)
             if hasher is not None:
                 os.close(hasher.fd)
-        os.close(fd)
-        fd = -1
-        os.replace(partial, destination)
+        os.replace(unfinished, destination)
     except BaseException:
-        if fd >= 0:
-            os.close(fd)
-        partial.unlink(missing_ok=True)
+        unfinished.unlink(missing_ok=True)
         raise
-    if hasher is None:
-        return None
-    if not ranges:
-        return hashlib.sha256(b"").hexdigest()
-    return hasher.digest.hexdigest()
+    return None if hasher is None else hasher.digest.hexdigest()
 
 
 def _fetch_range(
@@ -115,27 +144,21 @@ def _fetch_range(
     def attempt() -> None:
         body = s3.get(location.bucket, info.key, info.version_id, (start, end), info.etag)
         offset = start
-        reported = 0
         try:
             while offset <= end:
                 count = body.readinto(buffer[: end + 1 - offset])
                 if not count:
-                    break
+                    raise RetryableFetchError(f"body truncated at byte {offset} of range {start}-{end}")
                 os.pwrite(fd, buffer[:count], offset)
                 offset += count
                 if progress is not None:
                     progress(count)
-                    reported += count
         except Exception:
-            if progress is not None and reported:
-                progress(-reported)
+            if progress is not None and offset > start:
+                progress(start - offset)  # the retry reports these bytes again
             raise
         finally:
             body.close()
-        if offset != end + 1:
-            if progress is not None and reported:
-                progress(-reported)
-            raise RetryableFetchError(f"body truncated at byte {offset} of range {start}-{end}")
 
     where = S3Location(location.bucket, info.key, info.version_id)
     with_retries("download", where, settings, attempt)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path, PurePosixPath
 
 from predictor.artifacts import _cache, _s3
-from predictor.artifacts._download import download
+from predictor.artifacts._download import download, run_all
 from predictor.artifacts._errors import ArtifactsError
 from predictor.artifacts._settings import MODEL_SHA256_ENV, FetchSettings
 from predictor.artifacts._uri import S3Location, parse_s3_uri
@@ -80,14 +81,15 @@ def _fetch_prefix(
         total(size)
     with _cache.staging(entry, uri) as stage, _pool(settings) as pool, _pool(settings) as files:
         root = stage / "model"
-        jobs = [
-            files.submit(
-                download, location, info, root / _relative(location, info.key), settings, pool, progress
-            )
-            for info in objects
-        ]
-        for job in jobs:
-            job.result()
+        run_all(
+            files,
+            [
+                partial(
+                    download, location, info, root / _relative(location, info.key), settings, pool, progress
+                )
+                for info in objects
+            ],
+        )
     return entry / "model"
 
 
