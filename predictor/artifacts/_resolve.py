@@ -38,7 +38,7 @@ def resolve_artifacts(
     parsed = urlparse(uri)
     if parsed.scheme == "s3":
         prefetched = take_prefetch(uri, settings)
-        if prefetched is not None and total is None and progress is None:
+        if prefetched is not None:  # already under way: join it rather than fetch twice
             return prefetched.result()
         from predictor.artifacts._s3_fetch import fetch_s3
 
@@ -59,12 +59,7 @@ def _local(uri: str, path: Path, settings: FetchSettings) -> Path:
             raise ArtifactsError(f"{MODEL_SHA256_ENV} pins one file or archive, but {uri} is a directory")
         return path
     if settings.sha256:
-        digest = _sha256_file(path)
-        if digest != settings.sha256:
-            raise ArtifactsError(
-                f"{uri} does not match {MODEL_SHA256_ENV}: expected {settings.sha256}, got {digest}; "
-                "update the pin or use the intended file"
-            )
+        settings.check_pin(uri, _sha256_file(path))
     if not path.name.endswith(ARCHIVE_SUFFIXES):
         return path.parent
     stat = path.stat()

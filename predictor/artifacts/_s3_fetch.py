@@ -53,11 +53,7 @@ def _fetch_object(
         digest = download(
             location, info, target / location.basename, settings, pool, progress, bool(settings.sha256)
         )
-        if settings.sha256 and digest != settings.sha256:
-            raise ArtifactsError(
-                f"{uri} does not match {MODEL_SHA256_ENV}: expected {settings.sha256}, got {digest}; "
-                "update the pin or upload the intended artifact"
-            )
+        settings.check_pin(uri, digest)
         if location.is_archive:
             from predictor.artifacts._archive import extract
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from predictor._environ import positive_number
+from predictor.artifacts._errors import ArtifactsError
 
 MODEL_URI_ENV = "MODEL_URI"
 MODEL_SHA256_ENV = "MODEL_SHA256"
@@ -30,6 +31,14 @@ class FetchSettings:
     timeout: float = 10.0
     part_bytes: int = 16 * MIB
     concurrency: int = 8
+
+    def check_pin(self, uri: str, digest: str | None) -> None:
+        """Refuse content whose digest is not the one MODEL_SHA256 pins (if it pins one)."""
+        if self.sha256 is not None and digest != self.sha256:
+            raise ArtifactsError(
+                f"{uri} does not match {MODEL_SHA256_ENV}: expected {self.sha256}, got {digest}; "
+                "update the pin or point MODEL_URI at the intended artifact"
+            )
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> FetchSettings:
