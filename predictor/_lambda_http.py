@@ -98,10 +98,14 @@ def _content_type(event: dict[str, Any], shape: str) -> str | None:
         else:
             pairs = list((event.get("headers") or {}).items())
         return next((str(value) for key, value in pairs if key.lower() == "content-type"), None)
+    headers = event.get("headers") or {}
+    if shape == V2 and "content-type" in headers:
+        # Payload 2.0 arrives with lower-cased names and repeats joined: one lookup suffices.
+        return str(headers["content-type"])
     # Mangum folds API Gateway headers into one lower-cased dict, multiValueHeaders
     # (joined) last, so the last spelling of the name wins.
     found: str | None = None
-    for key, value in (event.get("headers") or {}).items():
+    for key, value in headers.items():
         if key.lower() == "content-type":
             found = value
     multi_value = event.get("multiValueHeaders") if shape == V1 else None
