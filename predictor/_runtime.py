@@ -98,7 +98,7 @@ class Runtime:
         """Answer one HTTP-style predict request: the hot path of every HTTP transport."""
         try:
             if not self.ready:
-                raise ProblemError(problems.problem(503, f"Not ready: {self.failure}"))
+                raise ProblemError(problems.not_ready(self.failure))
             media_type = (content_type or JSON).partition(";")[0].strip().lower()
             if media_type == JSON or media_type.endswith("+json"):
                 instances = self.schema.parse_json(body)
@@ -117,7 +117,7 @@ class Runtime:
         """Answer a request envelope given as a decoded object (direct invoke)."""
         try:
             if not self.ready:
-                raise ProblemError(problems.problem(503, f"Not ready: {self.failure}"))
+                raise ProblemError(problems.not_ready(self.failure))
             instances = self.schema.parse_object(envelope)
             return 200, self.schema.dump(self.run(instances))
         except Exception as exc:

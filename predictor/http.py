@@ -54,7 +54,7 @@ def create_app(runtime: Runtime, *, inline: bool = False) -> FastAPI:
         reason = runtime.not_ready_reason()
         if reason is None:
             return Response(b'{"status":"ready"}', media_type="application/json")
-        return _problem(problems.problem(503, f"Not ready: {reason}"))
+        return _problem(problems.not_ready(reason))
 
     @app.get("/metadata")
     async def metadata() -> dict[str, Any]:

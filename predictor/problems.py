@@ -41,6 +41,10 @@ def problem(status: int, detail: str, **extra: Any) -> Problem:
     return Problem(title=HTTPStatus(status).phrase, status=status, detail=detail, **extra)
 
 
+def not_ready(reason: str | None) -> Problem:
+    return problem(503, f"Not ready: {reason}")
+
+
 def field_errors(errors: list[ErrorDetails]) -> list[FieldError]:
     return [
         FieldError(
