@@ -26,6 +26,8 @@ from typing import Any
 from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
+from processes import stop
+
 CONTROL = "/__faults__/"
 FAULTS = ("slowdown", "error", "reset", "stall", "stall_body", "truncate")
 HOP_BY_HOP = frozenset(
@@ -297,13 +299,7 @@ class FaultProxy:
             return json.loads(response.read())
 
     def close(self) -> None:
-        if self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait(timeout=10)
+        stop(self._process)
         if self._process.stdout is not None:
             self._process.stdout.close()
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import tempfile
 import time
@@ -15,13 +14,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
+from processes import HOST, free_port, stop
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 REPO = Path(__file__).resolve().parents[1]
 MOTO_SERVER = REPO / ".venv" / "bin" / "moto_server"
-HOST = "127.0.0.1"
 REGION = "us-east-1"
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
@@ -43,13 +42,6 @@ AWS_SETTINGS = (
     "AWS_SHARED_CREDENTIALS_FILE",
     "AWS_EC2_METADATA_DISABLED",
 )
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def aws_env(endpoint_url: str, credentials: dict[str, str] | None = None) -> dict[str, str]:
@@ -125,14 +117,8 @@ class MotoServer:
         return Path(self._log.name).read_text(errors="replace")
 
     def stop(self) -> None:
-        process = self._process
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=STOP_TIMEOUT_S)
+        if self._process is not None:
+            stop(self._process, STOP_TIMEOUT_S)
 
     def close(self) -> None:
         self.stop()

@@ -12,18 +12,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
+from processes import HOST, free_port, stop
+
 REPO = Path(__file__).resolve().parents[1]
 PREDICTOR_CLI = REPO / ".venv" / "bin" / "predictor"
-HOST = "127.0.0.1"
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class ServerProcess:
@@ -86,13 +80,8 @@ class ServerProcess:
             self._process.terminate()
 
     def stop(self) -> None:
-        self.terminate()
-        if (process := self._process) is not None:
-            try:
-                process.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=STOP_TIMEOUT_S)
+        if self._process is not None:
+            stop(self._process, STOP_TIMEOUT_S)
 
     def close(self) -> None:
         self.stop()
