@@ -6,7 +6,8 @@ from predictor.artifacts import start_prefetch
 
 start_prefetch()
 
-from predictor._predictor import ContractError, Predictor, PredictorError  # noqa: E402
+from predictor.aws_lambda import lambda_handler  # noqa: E402
+from predictor.contract import ContractError, Predictor, PredictorError  # noqa: E402
 from predictor.limits import Limits  # noqa: E402
 
-__all__ = ["ContractError", "Limits", "Predictor", "PredictorError"]
+__all__ = ["ContractError", "Limits", "Predictor", "PredictorError", "lambda_handler"]

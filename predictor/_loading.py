@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from predictor._predictor import Predictor
+from predictor.contract import Predictor
 
 APP_FILE = "app.py"
 

@@ -12,8 +12,8 @@ import sys
 from typing import Any
 
 from predictor._log import logger
-from predictor._runtime import Runtime
 from predictor.artifacts._s3 import reset_clients
+from predictor.runtime import Runtime
 
 _registered: set[int] = set()
 

@@ -60,8 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _serve(function: str, host: str, port: int) -> int:
     import uvicorn
 
-    from predictor._runtime import started_runtime
-    from predictor.http import create_app
+    from predictor.runtime import started_runtime
+    from predictor.server.app import create_app
 
     runtime = started_runtime(load_predictor_class(function))
     if runtime.failure:

@@ -14,7 +14,7 @@ from server_process import REPO, ServerProcess
 
 from predictor import ContractError, Limits, Predictor, PredictorError
 from predictor._loading import load_predictor_class
-from predictor._runtime import Runtime, started_runtime
+from predictor.runtime import Runtime, started_runtime
 
 FIXTURES = REPO / "tests" / "fixtures" / "predictors"
 
@@ -214,7 +214,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from predictor import Predictor
+from predictor import Predictor, lambda_handler
 
 CALLS = Path(__file__).with_name("calls.txt")
 
@@ -238,7 +238,7 @@ class Counting(Predictor[Item, Item]):
             calls.write("teardown\\n")
 
 
-handler = Counting.lambda_handler()
+handler = lambda_handler(Counting)
 """
 
 

@@ -20,10 +20,10 @@ from lambda_events import (
 )
 
 from predictor import Limits
-from predictor._lambda_http import BAD_BASE64
 from predictor._loading import load_predictor_class
-from predictor._runtime import Runtime
-from predictor.aws_lambda import LambdaHandler
+from predictor.aws_lambda import LambdaHandler, UnrecognisedEvent
+from predictor.aws_lambda.http import BAD_BASE64
+from predictor.runtime import Runtime
 
 FIXTURES = REPO / "tests" / "fixtures" / "predictors"
 CONTEXT = LambdaContext()
@@ -274,16 +274,22 @@ def test_body_flagged_base64_but_not_base64_gets_400_problem(shape: str, method:
 
 
 @pytest.mark.parametrize(
-    "event",
-    [{"foo": 1}, {"requestContext": {"accountId": "123456789012"}}, [], None, "POST /predict"],
+    ("event", "named"),
+    [
+        ({"foo": 1}, "keys ['foo']"),
+        ({"requestContext": {"accountId": "123456789012"}}, "keys ['requestContext']"),
+        ([], "a JSON list"),
+        (None, "a JSON NoneType"),
+        ("POST /predict", "a JSON str"),
+    ],
     ids=["unknown-keys", "context-only", "list", "null", "string"],
 )
-def test_unrecognised_event_gets_400_problem_dict(event: Any) -> None:
-    response = fixture_handler("echo")(event, CONTEXT)
+def test_unrecognised_event_raises_naming_what_was_received(event: Any, named: str) -> None:
+    # A returned value would be a success to Lambda: async events would never retry.
+    with pytest.raises(UnrecognisedEvent, match="Unrecognised event") as raised:
+        fixture_handler("echo")(event, CONTEXT)
 
-    assert response["status"] == 400
-    assert response["title"] == "Bad Request"
-    assert "Unrecognised event" in response["detail"]
+    assert named in str(raised.value)
 
 
 def test_direct_invocation_with_schema_violations_gets_422_problem_dict() -> None:

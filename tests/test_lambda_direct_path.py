@@ -15,8 +15,9 @@ from lambda_events import REPO, SETOSA, SHAPES, VIRGINICA, LambdaContext, http_e
 
 from predictor import Limits
 from predictor._loading import load_predictor_class
-from predictor._runtime import Runtime
 from predictor.aws_lambda import LambdaHandler
+from predictor.aws_lambda.http import HttpEvent
+from predictor.runtime import Runtime
 
 FIXTURES = REPO / "tests" / "fixtures" / "predictors"
 CONTEXT = LambdaContext()
@@ -83,7 +84,7 @@ def test_direct_path_answers_exactly_like_mangum(shape: str, case: Case) -> None
     handler = handler_for(case.predictor)
 
     direct = handler(copy.deepcopy(event), CONTEXT)
-    through_mangum = handler.mangum(copy.deepcopy(event), CONTEXT)
+    through_mangum = HttpEvent(handler.runtime).mangum(copy.deepcopy(event), CONTEXT)
 
     assert direct["statusCode"] == case.status, direct["body"]
     assert direct == through_mangum
@@ -106,7 +107,7 @@ def test_direct_path_picks_the_same_content_type_as_mangum_when_a_client_repeats
     handler = handler_for("iris")
 
     direct = handler(copy.deepcopy(event), CONTEXT)
-    through_mangum = handler.mangum(copy.deepcopy(event), CONTEXT)
+    through_mangum = HttpEvent(handler.runtime).mangum(copy.deepcopy(event), CONTEXT)
 
     assert direct == through_mangum
 

@@ -4,7 +4,13 @@ import predictor
 
 
 def test_the_package_exports_exactly_the_documented_names() -> None:
-    assert sorted(predictor.__all__) == ["ContractError", "Limits", "Predictor", "PredictorError"]
+    assert sorted(predictor.__all__) == [
+        "ContractError",
+        "Limits",
+        "Predictor",
+        "PredictorError",
+        "lambda_handler",
+    ]
     assert all(getattr(predictor, name) is not None for name in predictor.__all__)
 
 

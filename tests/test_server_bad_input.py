@@ -18,8 +18,8 @@ import pytest
 from server_process import REPO, ServerProcess
 
 from predictor._loading import load_predictor_class
-from predictor._runtime import Runtime
 from predictor.aws_lambda import LambdaHandler
+from predictor.runtime import Runtime
 
 FIXTURES = REPO / "tests" / "fixtures" / "predictors"
 PROBLEM_JSON = "application/problem+json"

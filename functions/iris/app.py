@@ -4,7 +4,7 @@ from __future__ import annotations
 
 # First: with MODEL_URI=s3://..., importing predictor starts the download, which
 # then overlaps the heavier imports below.
-from predictor import Predictor  # isort: split
+from predictor import Predictor, lambda_handler  # isort: split
 
 import json
 from pathlib import Path
@@ -63,4 +63,4 @@ class Iris(Predictor[Features, Prediction]):
         ]
 
 
-handler = Iris.lambda_handler()
+handler = lambda_handler(Iris)

@@ -10,14 +10,14 @@ from typing import Any
 
 from predictor import problems
 from predictor._log import logger
-from predictor._predictor import (
+from predictor.artifacts import default_artifacts_uri, resolve_artifacts
+from predictor.contract import (
     ContractError,
     Predictor,
     PredictorError,
     check_contract,
     check_predictions,
 )
-from predictor.artifacts import default_artifacts_uri, resolve_artifacts
 from predictor.limits import Limits
 from predictor.problems import PROBLEM_JSON, Problem, ProblemError
 from predictor.schema import ENVELOPE_HINT, Schema

@@ -1,24 +1,78 @@
-"""The lean path for `POST /predict` HTTP events: event → runtime → the response Mangum would build.
+"""HTTP events: API Gateway HTTP API (2.0 and 1.0), REST API, ALB and Function URL.
 
-Everything else (other routes, methods, odd paths) goes through Mangum and FastAPI.
-tests/test_lambda_direct_path.py proves both paths answer alike for every event shape.
+`POST /predict` takes a lean path: event → runtime → the response Mangum would build.
+Everything else (other routes, methods, odd paths) goes through Mangum and FastAPI,
+imported on first use. tests/test_lambda_direct_path.py proves both paths answer
+alike for every event shape.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from predictor import problems
-from predictor._runtime import Reply
+from predictor.aws_lambda._source import request_id
 from predictor.problems import PROBLEM_JSON
+from predictor.runtime import Reply, Runtime
+
+if TYPE_CHECKING:
+    from mangum import Mangum
 
 PREDICT_PATH = "/predict"
 TEXT_MIME_TYPES = ("application/json", "application/problem+json")
 
 V2, V1, ALB = "v2", "v1", "alb"
 BAD_BASE64 = "The event's body is flagged isBase64Encoded but is not valid base64"
+
+
+class HttpEvent:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self._mangum: Mangum | None = None
+
+    @staticmethod
+    def infer(event: dict[str, Any]) -> bool:
+        return event_shape(event) is not None
+
+    def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        shape = event_shape(event)
+        assert shape is not None
+        try:
+            request = predict_event(event, shape)
+            if request is None:
+                return self.mangum(event, context)
+        except binascii.Error:
+            return bad_encoding(event, shape)
+        except (KeyError, TypeError, AttributeError):
+            return half_formed()
+        reply = self.runtime.predict_body(request.body, request.content_type, request_id(context))
+        return request.respond(reply)
+
+    def mangum(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        if self._mangum is None:
+            from mangum import Mangum
+            from mangum.adapter import DEFAULT_TEXT_MIME_TYPES
+
+            from predictor.server.app import create_app
+
+            self._mangum = Mangum(
+                create_app(self.runtime, inline=True),
+                lifespan="off",
+                text_mime_types=[*DEFAULT_TEXT_MIME_TYPES, *TEXT_MIME_TYPES],
+            )
+        return self._mangum(event, context)
+
+
+def half_formed() -> dict[str, Any]:
+    problem = problems.problem(
+        400,
+        "Unrecognised event: expected an API Gateway, ALB or Function URL request, "
+        'or a direct invocation {"instances": [...]}',
+    )
+    return problem.model_dump(mode="json", exclude_none=True)
 
 
 @dataclass(slots=True)

@@ -14,8 +14,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from predictor import problems
-from predictor._runtime import Reply, Runtime
 from predictor.problems import PROBLEM_JSON, Problem
+from predictor.runtime import Reply, Runtime
 
 ROUTES = "POST /predict, GET /health, GET /metadata, GET /docs, GET /openapi.json"
 

@@ -90,13 +90,6 @@ class Predictor(Generic[In, Out]):
     def teardown(self) -> None:
         """Release what `setup` acquired; called when a local server stops."""
 
-    @classmethod
-    def lambda_handler(cls, **options: Any) -> Any:
-        """Build the Lambda entry point for this predictor (runs `setup` now, at init)."""
-        from predictor.aws_lambda import LambdaHandler
-
-        return LambdaHandler.for_predictor(cls, **options)
-
 
 def check_contract(cls: type[Predictor[Any, Any]]) -> None:
     """Refuse a predictor class that cannot serve, naming what to fix."""

@@ -1,0 +1,52 @@
+"""The one Lambda entry point: dispatch each event to the first source that claims it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from predictor.aws_lambda._registry import SOURCES
+from predictor.aws_lambda._source import EventSource, UnrecognisedEvent
+from predictor.contract import Predictor
+from predictor.runtime import Runtime, started_runtime
+
+
+class LambdaHandler:
+    """Callable as `handler(event, context)`; the predictor's setup has run at init."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.sources: list[EventSource] = [source(runtime) for source in SOURCES]
+
+    @classmethod
+    def for_predictor(cls, predictor_class: type[Predictor[Any, Any]], **options: Any) -> LambdaHandler:
+        from predictor._snapstart import register_snapstart_hooks
+
+        runtime = started_runtime(predictor_class, **options)
+        register_snapstart_hooks(runtime)
+        return cls(runtime)
+
+    def __call__(self, event: Any, context: Any = None) -> Any:
+        if isinstance(event, dict):
+            for source in self.sources:
+                if source.infer(event):
+                    return source(event, context)
+        raise UnrecognisedEvent(describe_unrecognised(event))
+
+
+def describe_unrecognised(event: Any) -> str:
+    if isinstance(event, dict):
+        received = f"an object with keys {sorted(map(str, event))[:20]}"
+    else:
+        received = f"a JSON {type(event).__name__}"
+    return (
+        f"Unrecognised event: received {received}; expected an API Gateway, ALB or Function URL "
+        'request, or a direct invocation {"instances": [...]}'
+    )
+
+
+def lambda_handler(predictor_class: type[Predictor[Any, Any]], **options: Any) -> LambdaHandler:
+    """Build the Lambda entry point for a predictor; its setup runs now, at init.
+
+    In app.py: `handler = lambda_handler(MyPredictor)`, and `Handler: app.handler` in the template.
+    """
+    return LambdaHandler.for_predictor(predictor_class, **options)

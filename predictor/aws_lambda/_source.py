@@ -1,0 +1,27 @@
+"""What every Lambda event source module provides: recognise its events and answer them."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Protocol
+
+from predictor.runtime import Runtime
+
+
+class EventSource(Protocol):
+    """One kind of Lambda event. `infer` must be cheap: it runs for every event until one claims it."""
+
+    def __init__(self, runtime: Runtime) -> None: ...
+
+    @staticmethod
+    def infer(event: dict[str, Any]) -> bool: ...
+
+    def __call__(self, event: dict[str, Any], context: Any) -> Any: ...
+
+
+class UnrecognisedEvent(TypeError):
+    """No event source claimed the event; raised so Lambda counts and retries it, never acknowledges it."""
+
+
+def request_id(context: Any) -> str:
+    return getattr(context, "aws_request_id", None) or uuid.uuid4().hex

@@ -1,0 +1,1 @@
+"""The HTTP server transport: the FastAPI app that `predictor serve` runs on uvicorn."""
