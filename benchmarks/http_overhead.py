@@ -33,6 +33,7 @@ PINNED = ("pydantic", "onnxruntime", "numpy", "orjson", "fastapi", "mangum", "aw
 
 RAW = "raw handler (orjson)"
 OURS = "predictor (functions/iris)"
+RAW_MODELS = "raw handler around the example's predict (pydantic models out)"
 FLOWERS = [
     {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2},
     {"sepal_length": 6.4, "sepal_width": 3.2, "petal_length": 4.5, "petal_width": 1.5},
@@ -65,13 +66,14 @@ def predict_event(instances: int) -> dict[str, Any]:
 
 
 def build_handlers() -> dict[str, Handler]:
-    from benchmarks.peers import fastapi_mangum, powertools, raw
+    from benchmarks.peers import fastapi_mangum, powertools, raw, raw_models
     from predictor._loading import load_predictor_class
     from predictor.aws_lambda import LambdaHandler
 
     return {
         RAW: raw.build(MODEL_DIR),
         OURS: LambdaHandler.for_predictor(load_predictor_class(str(FUNCTION_DIR))),
+        RAW_MODELS: raw_models.build(FUNCTION_DIR),
         "Powertools APIGatewayHttpResolver": powertools.build(MODEL_DIR),
         "FastAPI+Mangum, async def, lifespan off": fastapi_mangum.build_tuned(MODEL_DIR),
         "FastAPI+Mangum, def, lifespan auto (tutorial)": fastapi_mangum.build_naive(MODEL_DIR),
@@ -88,8 +90,9 @@ def check_same_answers(handlers: dict[str, Handler], event: dict[str, Any]) -> N
         bodies[name] = response["body"]
         answers[name] = json.loads(response["body"])["predictions"]
     # The floor must write the very bytes predictor writes, or it is not the same work.
-    if bodies[OURS] != bodies[RAW]:
-        raise RuntimeError(f"the raw handler wrote {bodies[RAW][:300]!r}, predictor {bodies[OURS][:300]!r}")
+    for name in (OURS, RAW_MODELS):
+        if bodies[name] != bodies[RAW]:
+            raise RuntimeError(f"the raw handler wrote {bodies[RAW][:300]!r}, {name} {bodies[name][:300]!r}")
     expected = answers[RAW]
     for name, predictions in answers.items():
         if len(predictions) != len(expected) or not all(map(same_prediction, predictions, expected)):
