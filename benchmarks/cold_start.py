@@ -15,6 +15,7 @@ import os
 import resource
 import selectors
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -87,6 +88,7 @@ def main() -> None:
             f"fresh process → first POST /predict answer; artifacts s3://{BUCKET}/{PREFIX} "
             f"(model.onnx, labels.json, padding.bin {padding / MIB:.0f} MB) on s3rver {s3rver.version()}"
         )
+        prefetch: dict[str, list[float]] = {}
         with s3_network.networks(server.endpoint) as networks:
             for network in networks:
                 if network.name not in chosen:
@@ -94,8 +96,12 @@ def main() -> None:
                 environ = {**os.environ, **server.env, "AWS_ENDPOINT_URL_S3": network.endpoint}
                 samples = _measure(cases(), environ, Path(work))
                 _report(network, padding, samples)
+                if not samples.errors:
+                    prefetch[network.name] = _on_off(samples.seconds)
     if "shaped" in chosen:
         print(s3_network.describe())
+    if len(prefetch) == 2:
+        print(_prefetch_rule(prefetch["loopback"], prefetch["shaped"]))
     print(f"load average {load_before:.1f} → {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(versions("boto3", "numpy", "onnxruntime", "fastapi", "mangum", "pydantic"))
 
@@ -242,10 +248,32 @@ def _report(network: s3_network.Network, padding: int, samples: Samples) -> None
                 f"naive {beyond[NAIVE] * 1000:.0f} ms ({beyond[OURS] / beyond[NAIVE]:.2f}x)"
             )
     if not samples.errors:
-        prefetch = [run / off for run, off in zip(seconds[OURS], seconds[OURS_NO_PREFETCH], strict=True)]
+        prefetch = _on_off(seconds)
         print(
             f"prefetch on ÷ off: {median(prefetch):.2f}x, "
             f"{min(prefetch):.2f}-{max(prefetch):.2f}x over the runs (below 1: the prefetch wins)"
         )
     for name, error in samples.errors.items():
         print(f"ours: not available ({name}: {error})")
+
+
+def _on_off(seconds: dict[str, list[float]]) -> list[float]:
+    """Per run, the default (prefetch on) ÷ prefetch off."""
+    return [run / off for run, off in zip(seconds[OURS], seconds[OURS_NO_PREFETCH], strict=True)]
+
+
+def _prefetch_rule(loopback: list[float], shaped: list[float]) -> str:
+    """The rule that decides the prefetch default, applied to this run's figures."""
+    # Noise: the semi-interquartile range of the loopback runs' ratios; load from other work moves
+    # whole runs together, and a spread measured within runs is the honest yardstick we have.
+    centre = median(loopback)
+    lower, _, upper = statistics.quantiles(loopback, n=4)
+    noise = (upper - lower) / 2
+    wins_shaped = median(shaped) < 1
+    level_loopback = centre <= 1 + noise
+    verdict = "keep it on" if wins_shaped and level_loopback else "turn it off"
+    return (
+        f"prefetch rule: on by default only if it wins on the shaped network (on ÷ off {median(shaped):.2f}x "
+        f"< 1: {'yes' if wins_shaped else 'no'}) and loses by no more than the noise on loopback "
+        f"({centre:.2f}x ≤ 1 + {noise:.2f}: {'yes' if level_loopback else 'no'}) → {verdict}"
+    )
