@@ -7,6 +7,7 @@ no cache, no integrity checks, just bytes from S3 to a local file.
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -78,17 +79,26 @@ def range_get(
         os.close(fd)
 
 
-def put_random(client: Any, bucket: str, key: str, size: int, part: int = 64 << 20) -> None:
-    """Upload `size` bytes of incompressible data with a boto3 multipart upload."""
-    block = os.urandom(CHUNK)
+def put_random(client: Any, bucket: str, key: str, size: int, part: int = 64 << 20) -> str:
+    """Upload `size` random bytes with a boto3 multipart upload; returns their sha256 in hex."""
+    digest = hashlib.sha256()
     upload_id = client.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
     parts = []
     for number, start in enumerate(range(0, size, part), start=1):
-        length = min(part, size - start)
-        # A per-part prefix keeps parts distinct while reusing one random block keeps generation cheap.
-        body = (number.to_bytes(8, "big") + block * (length // CHUNK + 1))[:length]
+        # Fresh random bytes in every part: no block repeats, so a misplaced range cannot match.
+        body = os.urandom(min(part, size - start))
+        digest.update(body)
         etag = client.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=body)
         parts.append({"PartNumber": number, "ETag": etag["ETag"]})
     client.complete_multipart_upload(
         Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
     )
+    return digest.hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        while chunk := file.read(CHUNK * 8):
+            digest.update(chunk)
+    return digest.hexdigest()

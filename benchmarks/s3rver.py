@@ -67,13 +67,14 @@ class S3rver:
             **CREDENTIALS,
         }
 
-    def client(self, **config: Any) -> Any:
+    def client(self, endpoint: str | None = None, **config: Any) -> Any:
+        """A boto3 S3 client for this server, or for a proxy in front of it at `endpoint`."""
         import boto3
         from botocore.config import Config
 
         return boto3.session.Session().client(
             "s3",
-            endpoint_url=self.endpoint,
+            endpoint_url=endpoint or self.endpoint,
             region_name=REGION,
             aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],

@@ -35,7 +35,12 @@ def download_model(uri: str, directory: Path) -> None:
 
 
 download_model(MODEL_URI, MODEL_DIR)
-session = onnxruntime.InferenceSession(str(MODEL_DIR / "model.onnx"), providers=["CPUExecutionProvider"])
+# The same session options as functions/iris/app.py, so only the loading strategy differs.
+options = onnxruntime.SessionOptions()
+options.intra_op_num_threads = 1
+session = onnxruntime.InferenceSession(
+    str(MODEL_DIR / "model.onnx"), options, providers=["CPUExecutionProvider"]
+)
 labels: list[str] = json.loads((MODEL_DIR / "labels.json").read_text())
 
 
