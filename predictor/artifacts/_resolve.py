@@ -70,7 +70,7 @@ def _local(uri: str, path: Path, settings: FetchSettings) -> Path:
 
         _cache.ensure_space(settings.cache_dir, stat.st_size, uri)
         with _cache.staging(entry, uri) as stage:
-            extract(path, stage / "model", uri)
+            extract(path, stage / "model", uri, settings)
     return entry / "model"
 
 

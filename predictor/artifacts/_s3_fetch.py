@@ -57,7 +57,7 @@ def _fetch_object(
         if location.is_archive:
             from predictor.artifacts._archive import extract
 
-            extract(target / location.basename, stage / "model", uri)
+            extract(target / location.basename, stage / "model", uri, settings)
             (target / location.basename).unlink()
     return entry / "model"
 

@@ -18,9 +18,14 @@ TIMEOUT_ENV = "PREDICTOR_S3_TIMEOUT"
 PART_BYTES_ENV = "PREDICTOR_S3_PART_BYTES"
 CONCURRENCY_ENV = "PREDICTOR_S3_CONCURRENCY"
 PREFETCH_ENV = "PREDICTOR_PREFETCH"
+MAX_EXTRACTED_BYTES_ENV = "PREDICTOR_MAX_EXTRACTED_BYTES"
+MAX_MEMBERS_ENV = "PREDICTOR_MAX_ARCHIVE_MEMBERS"
 
 DEFAULT_CACHE_DIR = "/tmp/predictor-artifacts"
 MIB = 1024 * 1024
+# Lambda's largest ephemeral storage: an archive may never expand past what any function could hold.
+DEFAULT_MAX_EXTRACTED_BYTES = 10 * 1024 * MIB
+DEFAULT_MAX_MEMBERS = 100_000
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,8 @@ class FetchSettings:
     timeout: float = 10.0
     part_bytes: int = 16 * MIB
     concurrency: int = 8
+    max_extracted_bytes: int = DEFAULT_MAX_EXTRACTED_BYTES
+    max_members: int = DEFAULT_MAX_MEMBERS
 
     def check_pin(self, uri: str, digest: str | None) -> None:
         """Refuse content whose digest is not the one MODEL_SHA256 pins (if it pins one)."""
@@ -52,4 +59,8 @@ class FetchSettings:
             timeout=positive_number(environ, TIMEOUT_ENV, 10.0),
             part_bytes=positive_number(environ, PART_BYTES_ENV, 16 * MIB),
             concurrency=positive_number(environ, CONCURRENCY_ENV, 8),
+            max_extracted_bytes=positive_number(
+                environ, MAX_EXTRACTED_BYTES_ENV, DEFAULT_MAX_EXTRACTED_BYTES
+            ),
+            max_members=positive_number(environ, MAX_MEMBERS_ENV, DEFAULT_MAX_MEMBERS),
         )
