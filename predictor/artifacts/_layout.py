@@ -56,12 +56,13 @@ class Layout:
     """Paths claimed so far: by a member itself, or as a directory some member's path needs."""
 
     what: str = "member"  # "member" for archives, "key" for S3 listings: used in messages
+    prefix: str = ""  # leading part of every name that is not part of its path (an S3 prefix)
     claimed: dict[RelativePath, tuple[Kind, str]] = field(default_factory=dict)
     implied: dict[RelativePath, str] = field(default_factory=dict)
 
     def claim(self, name: str, kind: Kind) -> RelativePath:
         """Record `name` as `kind`; LayoutError when it collides with a name claimed before."""
-        path = normalise(name)
+        path = normalise(name[len(self.prefix) :])
         if not path:
             if kind == "directory":
                 return path  # "./": the root itself

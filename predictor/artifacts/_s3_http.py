@@ -12,7 +12,7 @@ import threading
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
+from urllib.parse import unquote_plus, urlsplit
 
 from predictor.artifacts._sigv4 import Credentials, canonical_query, encode_path, sign
 from predictor.artifacts._transport import Body, ObjectInfo, S3ResponseError
@@ -41,7 +41,9 @@ class HttpS3:
         found: list[ObjectInfo] = []
         token: str | None = None
         while True:
-            query = [("list-type", "2"), ("prefix", prefix)]
+            # Keys may hold characters XML 1.0 cannot carry (\x07) or that parsers rewrite (\r):
+            # ask for them URL-encoded, as boto3 does.
+            query = [("list-type", "2"), ("prefix", prefix), ("encoding-type", "url")]
             if token:
                 query.append(("continuation-token", token))
             response, _ = self._request("GET", bucket, "", query, {})
@@ -151,9 +153,11 @@ def _error(response: http.client.HTTPResponse, method: str) -> S3ResponseError:
 def parse_listing(body: bytes) -> tuple[list[ObjectInfo], str | None]:
     """One ListObjectsV2 page and the token for the next, if any."""
     page = _without_namespaces(ElementTree.fromstring(body))
+    # A server that ignores encoding-type answers without EncodingType, and its keys are plain.
+    decode = unquote_plus if page.findtext("EncodingType") == "url" else str
     objects = [
         ObjectInfo(
-            item.findtext("Key") or "",
+            decode(item.findtext("Key") or ""),
             int(item.findtext("Size") or 0),
             (item.findtext("ETag") or "").strip('"'),
             None,
