@@ -15,7 +15,7 @@ from test_artifacts_s3 import resolve_in_fresh_process
 from predictor.artifacts import _s3
 from predictor.artifacts._s3_boto import BotoS3
 from predictor.artifacts._s3_http import HttpS3, parse_listing
-from predictor.artifacts._settings import FetchSettings
+from predictor.artifacts._settings import TRANSPORT_ENV, FetchSettings
 from predictor.artifacts._sigv4 import Credentials, canonical_query, encode_path, sign
 
 REQUESTS = {
@@ -89,7 +89,7 @@ def test_a_wrong_secret_is_refused_by_a_server_that_checks_signatures(
 def test_standard_library_transport_only_when_the_environment_holds_keys_and_region(
     environment: dict[str, str], expected: type, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in _s3.TRANSPORT_ENV:
+    for name in TRANSPORT_ENV:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")

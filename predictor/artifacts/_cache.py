@@ -27,6 +27,8 @@ def entry_dir(cache_dir: Path, kind: str, source: str, identity: str) -> Path:
 
 def ensure_space(cache_dir: Path, needed: int, uri: str) -> None:
     make_directory(cache_dir, cache_dir, uri)
+    if not os.access(cache_dir, os.W_OK | os.X_OK):  # before free space: a read-only mount shows none
+        raise ArtifactsError(_not_writable(uri, cache_dir, cache_dir, "not writable"))
     free = shutil.disk_usage(cache_dir).free
     if free < needed + HEADROOM_BYTES:
         raise ArtifactsError(not_enough_space(uri, cache_dir, needed, free))
@@ -52,9 +54,13 @@ def cache_failure(uri: str, cache_dir: Path, path: Path, exc: OSError) -> str:
     """What to say when the cache cannot be written: out of space, or not a writable directory."""
     if exc.errno == errno.ENOSPC:
         return not_enough_space(uri, cache_dir, None, shutil.disk_usage(cache_dir).free)
+    return _not_writable(uri, cache_dir, path, exc.strerror or str(exc))
+
+
+def _not_writable(uri: str, cache_dir: Path, path: Path, reason: str) -> str:
     return (
-        f"{uri}: cannot write {path} ({exc.strerror}); point {CACHE_DIR_ENV} "
-        f"(now {cache_dir}) at a writable directory"
+        f"{uri}: cannot write {path} ({reason}); "
+        f"point {CACHE_DIR_ENV} (now {cache_dir}) at a writable directory"
     )
 
 
