@@ -128,5 +128,6 @@ def _place(source: Path, destination: Path) -> None:
     finally:
         unfinished.unlink(missing_ok=True)
 
+
 if __name__ == "__main__":
     sys.exit(main())

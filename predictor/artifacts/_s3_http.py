@@ -72,9 +72,9 @@ class HttpS3:
         """The response and the (scheme, host) of the connection that carries it."""
         for attempt in range(2):  # the second pass follows S3's redirect to the bucket's region
             region = self._bucket_regions.get(bucket, self.region)
-            scheme, host, path = self._address(bucket, key, region)
-            signed = sign(method, host, path, query, headers, self.credentials, region, datetime.now(UTC))
-            target = f"{path}?{canonical_query(query)}" if query else path
+            scheme, host, target, signed = self.prepare(
+                method, bucket, key, query, headers, region, datetime.now(UTC)
+            )
             connection = self._connection(scheme, host)
             try:
                 connection.request(method, target, headers=signed)
@@ -93,13 +93,30 @@ class HttpS3:
             raise error
         raise AssertionError("unreachable")
 
+    def prepare(
+        self,
+        method: str,
+        bucket: str,
+        key: str,
+        query: list[tuple[str, str]],
+        headers: dict[str, str],
+        region: str,
+        now: datetime,
+    ) -> tuple[str, str, str, dict[str, str]]:
+        """The scheme, host, request target and signed headers of a request for the raw `key`."""
+        scheme, host, path = self._address(bucket, key, region)
+        signed = sign(method, host, path, query, headers, self.credentials, region, now)
+        return scheme, host, f"{path}?{canonical_query(query)}" if query else path, signed
+
     def _address(self, bucket: str, key: str, region: str) -> tuple[str, str, str]:
+        # In path style a request on the bucket itself (a listing) has no slash after it, as botocore's.
+        in_bucket = f"/{bucket}/{key}" if key else f"/{bucket}"
         if self.endpoint is not None:
             base = self.endpoint.path.rstrip("/")
-            return self.endpoint.scheme, self.endpoint.netloc, encode_path(f"{base}/{bucket}/{key}")
+            return self.endpoint.scheme, self.endpoint.netloc, encode_path(base + in_bucket)
         if "." not in bucket:
             return "https", f"{bucket}.s3.{region}.amazonaws.com", encode_path(f"/{key}")
-        return "https", f"s3.{region}.amazonaws.com", encode_path(f"/{bucket}/{key}")
+        return "https", f"s3.{region}.amazonaws.com", encode_path(in_bucket)
 
     def _connections(self) -> dict[tuple[str, str], http.client.HTTPConnection]:
         pool: dict[tuple[str, str], http.client.HTTPConnection] | None = getattr(self._local, "pool", None)
