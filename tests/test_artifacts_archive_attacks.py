@@ -7,13 +7,14 @@ from __future__ import annotations
 import io
 import os
 import subprocess
+import sys
 import tarfile
 import uuid
 from pathlib import Path
 
 import pytest
 from s3_server import REPO, clean_environ
-from test_artifacts_archive import Member, directory, file, link, tar_gz
+from test_artifacts_archive import Member, directory, file, link, special, tar_gz
 
 from predictor.artifacts import ArtifactsError, resolve_artifacts
 
@@ -136,6 +137,7 @@ def test_a_link_re_pointed_mid_archive_cannot_carry_a_file_outside(tmp_path: Pat
         ([file("a", b"file"), file("a/b", b"inside")], "a", "a/b"),
         ([file("a/b", b"inside"), file("a", b"file")], "a/b", "a"),
         ([link("d", "sub"), file("d/f")], "d", "d/f"),
+        ([file("w"), link("h", "w", tarfile.LNKTYPE), file("h/f")], "h", "h/f"),
         ([file("d/f"), link("d", "sub")], "d/f", "d"),
         ([directory("d"), link("./d", "sub")], "d", "./d"),
     ],
@@ -146,6 +148,7 @@ def test_a_link_re_pointed_mid_archive_cannot_carry_a_file_outside(tmp_path: Pat
         "file-then-child",
         "child-then-file",
         "symlink-then-child",
+        "hardlink-then-child",
         "child-then-symlink",
         "directory-then-symlink",
     ],
@@ -161,34 +164,55 @@ def test_members_that_collide_once_normalised_are_refused_naming_both(
 
 
 @pytest.mark.parametrize(
-    ("members", "refused"),
+    ("members", "kind"),
     [
-        ([link("y", "."), link("x", "y/..")], "x"),
-        ([directory("sub"), link("sub/up", "../..")], "sub/up"),
-        ([link("empty", "")], "empty"),
-        ([link("hard", "missing.bin", tarfile.LNKTYPE)], "hard"),
-        ([link("soft", "weights.bin"), link("hard", "soft", tarfile.LNKTYPE)], "hard"),
-        ([link("hard", "weights.bin", tarfile.LNKTYPE), link("weights.bin", "x")], "hard"),
-        ([file("./")], "./"),
+        ([link("d", "sub"), file("d/f")], "symlink"),
+        ([file("w"), link("d", "w", tarfile.LNKTYPE), file("d/f")], "hardlink"),
+    ],
+    ids=["symlink", "hardlink"],
+)
+def test_a_member_below_a_link_is_refused_naming_the_link_and_its_kind(
+    tmp_path: Path, members: list[Member], kind: str
+) -> None:
+    with pytest.raises(ArtifactsError) as raised:
+        resolve_artifacts(publish(tmp_path, members), environ={"PREDICTOR_CACHE_DIR": str(tmp_path / "c")})
+
+    assert f"member 'd/f' needs 'd' as a directory, but member 'd' is a {kind}" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("members", "refused", "reason"),
+    [
+        ([link("y", "."), link("x", "y/..")], "x", "symlink pointing outside: 'y/..'"),
+        ([directory("sub"), link("sub/up", "../..")], "sub/up", "symlink pointing outside: '../..'"),
+        ([link("empty", "")], "empty", "symlink pointing outside: ''"),
+        ([link("hard", "../w", tarfile.LNKTYPE)], "hard", "hard link pointing outside: '../w'"),
+        ([link("hard", "missing.bin", tarfile.LNKTYPE)], "hard", "which is no regular file in the archive"),
+        ([link("soft", "w"), link("hard", "soft", tarfile.LNKTYPE)], "hard", "which is no regular file"),
+        ([link("hard", "w", tarfile.LNKTYPE), link("w", "x")], "hard", "which is no regular file"),
+        ([file("./")], "./", "names the top directory itself"),
+        ([special("dev/null", tarfile.CHRTYPE)], "dev/null", "device, fifo or other special file"),
     ],
     ids=[
         "dotdot-after-a-link",
         "climbs-past-the-root",
         "empty-target",
+        "hardlink-climbing-out",
         "hardlink-to-a-missing-member",
         "hardlink-to-a-symlink",
         "hardlink-to-a-later-symlink",
         "file-named-as-the-root",
+        "device",
     ],
 )
 def test_links_and_names_that_could_escape_are_refused_by_name(
-    tmp_path: Path, members: list[Member], refused: str
+    tmp_path: Path, members: list[Member], refused: str, reason: str
 ) -> None:
     with pytest.raises(ArtifactsError) as raised:
         resolve_artifacts(publish(tmp_path, members), environ={"PREDICTOR_CACHE_DIR": str(tmp_path / "c")})
 
-    assert "refusing unsafe archive member" in str(raised.value)
-    assert f"member {refused!r}" in str(raised.value) or f"member '{refused}" in str(raised.value)
+    assert f"refusing unsafe archive member {refused!r}: " in str(raised.value)
+    assert reason in str(raised.value)
 
 
 def zeros_archive(sizes: dict[str, int]) -> bytes:
@@ -216,6 +240,7 @@ def test_an_archive_expanding_past_the_byte_limit_is_stopped_naming_the_member_a
         )
 
     message = str(raised.value)
+    assert message.startswith(archive.as_uri())
     assert "expands past PREDICTOR_MAX_EXTRACTED_BYTES=1048576 bytes at member 'bomb.bin'" in message
     assert "raise PREDICTOR_MAX_EXTRACTED_BYTES if the archive is trusted" in message
     assert not [p for p in cache.rglob("*") if p.is_file()]
@@ -243,15 +268,77 @@ def test_an_archive_with_more_members_than_allowed_is_refused(tmp_path: Path) ->
             environ={"PREDICTOR_CACHE_DIR": str(tmp_path / "c"), "PREDICTOR_MAX_ARCHIVE_MEMBERS": "5"},
         )
 
-    assert "more members than PREDICTOR_MAX_ARCHIVE_MEMBERS allows (stopped at 'f5')" in str(raised.value)
+    assert str(raised.value).startswith(
+        f"{archive.as_uri()} has more members than PREDICTOR_MAX_ARCHIVE_MEMBERS"
+    )
+    assert "allows (stopped at 'f5')" in str(raised.value)
 
 
-def test_a_member_name_too_long_for_the_filesystem_is_an_error_naming_it(tmp_path: Path) -> None:
-    name = "n" * 256
+@pytest.mark.parametrize(
+    "member",
+    [file("n" * 256), link("l" * 256, "target"), link("link", "t/" * 2100)],
+    ids=["file", "link", "target"],
+)
+def test_a_member_too_long_for_the_filesystem_is_an_error_naming_it(tmp_path: Path, member: Member) -> None:
+    with pytest.raises(ArtifactsError) as raised:
+        resolve_artifacts(publish(tmp_path, [member]), environ={"PREDICTOR_CACHE_DIR": str(tmp_path / "c")})
+
+    assert f"cannot extract archive member {member.info.name!r}: File name too long" in str(raised.value)
+
+
+def test_a_corrupt_archive_is_an_error_saying_to_check_the_upload(tmp_path: Path) -> None:
+    archive = tmp_path / "model.tar.gz"
+    archive.write_bytes(b"\x1f\x8b" + os.urandom(2000))
 
     with pytest.raises(ArtifactsError) as raised:
-        resolve_artifacts(
-            publish(tmp_path, [file(name)]), environ={"PREDICTOR_CACHE_DIR": str(tmp_path / "c")}
-        )
+        resolve_artifacts(archive.as_uri(), environ={"PREDICTOR_CACHE_DIR": str(tmp_path / "c")})
 
-    assert f"cannot extract archive member {name!r}: File name too long" in str(raised.value)
+    assert str(raised.value).startswith(f"{archive.as_uri()}: not a readable tar archive (")
+    assert str(raised.value).endswith("); check the upload")
+
+
+def test_members_keep_only_the_owner_execute_bit(tmp_path: Path) -> None:
+    tool, data = file("bin/tool"), file("data.bin")
+    tool.info.mode, data.info.mode = 0o4777, 0o666
+
+    directory = resolve_artifacts(
+        publish(tmp_path, [tool, data]), environ={"PREDICTOR_CACHE_DIR": str(tmp_path / "c")}
+    )
+
+    assert (directory / "bin" / "tool").stat().st_mode & 0o7777 == 0o755 & ~current_umask()
+    assert (directory / "data.bin").stat().st_mode & 0o7777 == 0o644 & ~current_umask()
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+RESOLVE = (
+    "import sys\nfrom predictor.artifacts import ArtifactsError, resolve_artifacts\n"
+    "try:\n    resolve_artifacts(sys.argv[1])\nexcept ArtifactsError as exc:\n    print(exc)\n"
+)
+
+
+def test_extraction_stops_before_the_cache_filesystem_fills_up(tmp_path: Path) -> None:
+    archive = tmp_path / "model.tar.gz"
+    archive.write_bytes(zeros_archive({"weights.bin": 40 * 1024 * 1024}))
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    # A 32 MiB tmpfs in a private mount namespace: 40 MiB of zeros cannot fit beside the headroom.
+    script = 'mount -t tmpfs -o size=32m tmpfs "$0" && "$1" -c "$2" "$3"; df -k "$0" | tail -1'
+    done = subprocess.run(
+        ["unshare", "-Urm", "sh", "-c", script, str(cache), sys.executable, RESOLVE, archive.as_uri()],
+        env=clean_environ(PREDICTOR_CACHE_DIR=str(cache), PYTHONPATH=str(REPO)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    message, usage = done.stdout.strip().splitlines()
+    assert message.startswith(f"{archive.as_uri()} ran out of space in {cache}/")
+    assert "EphemeralStorage" in message
+    assert int(usage.split()[2]) < 1024  # and the partial extraction was removed (KiB used)

@@ -38,6 +38,7 @@ REQUESTS = {
         {},
     ),
     "odd-key": ("GET", "/models/ünïcode key+(1).bin", [], {"range": "bytes=5-9"}),
+    "folded-header-value": ("GET", "/m.bin", [], {"range": " bytes=0-9 ", "x-amz-meta-note": "a  b\t c"}),
 }
 
 
@@ -292,3 +293,19 @@ def test_requests_for_raw_keys_are_encoded_and_signed_exactly_as_botocore_does(
     assert (host, path) == (url.netloc, url.path)
     assert sorted(filter(None, their_query.split("&"))) == sorted(filter(None, url.query.split("&")))
     assert ours["authorization"] == their("Authorization")
+
+
+QUERY_PAIRS = [
+    ("prefix", "a/b c+d=e&f"),
+    ("odd/name with space", "ünï~cödé"),
+    ("continuation-token", "1/AbC+dEf=="),
+    ("empty", ""),
+]
+
+
+def test_canonical_query_matches_botocore_for_reserved_characters_in_names_and_values() -> None:
+    url = "http://s3.eu-west-1.amazonaws.com/bucket"
+    request = AWSRequest(method="GET", url=url, params=dict(QUERY_PAIRS))
+    botocore_auth = S3SigV4Auth(BotoCredentials("a", "s"), "s3", "eu-west-1")
+
+    assert canonical_query(QUERY_PAIRS) == botocore_auth.canonical_query_string(request)

@@ -83,8 +83,8 @@ def extract(archive: Path, target: Path, uri: str, settings: FetchSettings) -> N
     except (tarfile.TarError, EOFError, zlib.error) as exc:
         raise ArtifactsError(f"{uri}: not a readable tar archive ({exc}); check the upload") from None
     except OSError as exc:
-        if exc.errno == errno.ENOSPC:
-            raise ArtifactsError(not_enough_space(uri, target, None, shutil.disk_usage(target).free)) from exc
+        if exc.errno == errno.ENOSPC:  # another writer took the space the budget counted on
+            raise _out_of_space(uri, target) from exc
         raise ArtifactsError(f"{uri}: cannot extract archive member {name!r}: {exc.strerror}") from exc
     finally:
         tree.close()
@@ -135,12 +135,16 @@ def _write_file(
                     "is trusted, otherwise check how it was built"
                 )
             if budget.free_left < 0:
-                raise ArtifactsError(not_enough_space(uri, target, None, shutil.disk_usage(target).free))
+                raise _out_of_space(uri, target)
             written = 0
             while written < count:
                 written += os.write(fd, buffer[written:count])
     finally:
         os.close(fd)
+
+
+def _out_of_space(uri: str, target: Path) -> ArtifactsError:
+    return ArtifactsError(not_enough_space(uri, target, None, shutil.disk_usage(target).free))
 
 
 def _hard_link_source(member: tarfile.TarInfo, layout: Layout) -> RelativePath:
