@@ -5,7 +5,7 @@ SAM_VENV := .venv-sam
 export SAM_CLI_TELEMETRY := 0
 
 .DEFAULT_GOAL := help
-.PHONY: help install sam run test lint bench clean
+.PHONY: help install sam run test lint bench mutation clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -39,5 +39,11 @@ test: install sam lint ## Lint, type-check and run the whole test suite
 bench: install ## Print the benchmark tables
 	$(BIN)/python -m benchmarks
 
+mutation: install ## Mutation-test the modules listed in pyproject's [tool.mutmut] (slow; not in CI)
+	$(BIN)/pip install --quiet 'mutmut>=3.3,<4'
+	rm -rf mutants
+	$(BIN)/mutmut run --max-children 2 || true
+	$(BIN)/mutmut results
+
 clean: ## Remove virtualenvs and build output
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache mutants

@@ -97,15 +97,36 @@ def _fetch(uri: str, directory: Path) -> int:
 
 
 def _link_tree(source: Path, directory: Path) -> None:
-    """Hard-link from the cache where the filesystem allows it, otherwise copy."""
+    """Hard-link from the cache where the filesystem allows it, otherwise copy. What a previous
+    fetch left in `directory` is replaced, each file whole (a link or copy renamed over it)."""
+    for root, subdirectories, files in os.walk(source):
+        here = Path(root)
+        into = directory / here.relative_to(source)
+        into.mkdir(parents=True, exist_ok=True)
+        linked_dirs = [name for name in subdirectories if (here / name).is_symlink()]
+        for name in [*files, *linked_dirs]:
+            _place(here / name, into / name)
 
-    def link_or_copy(src: str, dst: str) -> None:
-        try:
-            os.link(src, dst)
-        except OSError:
-            shutil.copy2(src, dst)
 
-    shutil.copytree(source, directory, symlinks=True, copy_function=link_or_copy, dirs_exist_ok=True)
+def _place(source: Path, destination: Path) -> None:
+    if source.is_symlink():
+        target = os.readlink(source)
+        if destination.is_symlink() and os.readlink(destination) == target:
+            return
+    elif destination.is_file() and not destination.is_symlink() and os.path.samefile(source, destination):
+        return  # already this very file: renaming a link to it over itself would do nothing
+    unfinished = destination.with_name(f".fetch-{uuid.uuid4().hex[:12]}")
+    try:
+        if source.is_symlink():
+            os.symlink(target, unfinished)
+        else:
+            try:
+                os.link(source, unfinished)
+            except OSError:
+                shutil.copy2(source, unfinished)
+        os.replace(unfinished, destination)
+    finally:
+        unfinished.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

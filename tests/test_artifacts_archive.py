@@ -14,12 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import S3Env
+from conftest import _set_aws_env
 from s3_server import MotoServer, put_objects, read_tree
 
 from predictor.artifacts import ArtifactsError, resolve_artifacts
-
-pytestmark = pytest.mark.usefixtures("s3_env")
 
 DEEP = "../" * 40  # from any directory this deep or shallower, climbs to /
 
@@ -65,11 +63,16 @@ def tar_gz(members: list[Member]) -> bytes:
 Publish = Callable[[list[Member]], str]
 
 
-@pytest.fixture(params=["s3", "file"])
-def publish(request: pytest.FixtureRequest, s3_server: MotoServer, bucket: str, tmp_path: Path) -> Publish:
-    """Puts an archive of the members where a MODEL_URI can name it; returns that URI."""
+@pytest.fixture(params=["via_s3", "via_file"])
+def publish(request: pytest.FixtureRequest, cache_dir: Path, tmp_path: Path) -> Publish:
+    """Puts an archive of the members where a MODEL_URI can name it; returns that URI.
+
+    Only the s3 form starts the S3 server, so the file form runs alone (as `make mutation` does)."""
 
     def to_s3(members: list[Member]) -> str:
+        s3_server: MotoServer = request.getfixturevalue("s3_server")
+        bucket: str = request.getfixturevalue("bucket")
+        _set_aws_env(request.getfixturevalue("monkeypatch"), s3_server.env)
         put_objects(s3_server.s3(), bucket, {"models/model.tar.gz": tar_gz(members)})
         return f"s3://{bucket}/models/model.tar.gz"
 
@@ -79,7 +82,7 @@ def publish(request: pytest.FixtureRequest, s3_server: MotoServer, bucket: str, 
         path.write_bytes(tar_gz(members))
         return path.as_uri()
 
-    return to_s3 if request.param == "s3" else to_file
+    return to_s3 if request.param == "via_s3" else to_file
 
 
 def outside_path(outside: Path, name: str) -> str:
@@ -117,7 +120,7 @@ def outside(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("case", list(UNSAFE))
 def test_unsafe_member_is_refused_by_name_and_nothing_escapes(
-    publish: Publish, outside: Path, s3_env: S3Env, tmp_path: Path, case: str
+    publish: Publish, outside: Path, cache_dir: Path, tmp_path: Path, case: str
 ) -> None:
     bad = UNSAFE[case](outside)
     members = [file("model.onnx", b"weights"), bad]
@@ -139,7 +142,7 @@ def test_unsafe_member_is_refused_by_name_and_nothing_escapes(
     assert not list(tmp_path.rglob("through-link.txt"))
     assert not [path for path in tmp_path.rglob("*") if _is_special(path)]
     # A refused archive leaves nothing a later resolve could take for a good extraction.
-    assert not list(s3_env.cache_dir.rglob("model.onnx"))
+    assert not list(cache_dir.rglob("model.onnx"))
     with pytest.raises(ArtifactsError):
         resolve_artifacts(uri)
 

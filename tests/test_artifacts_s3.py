@@ -404,3 +404,20 @@ def _fetch_cli(
         timeout=60,
         check=False,
     )
+
+
+def test_fetch_cli_twice_into_the_same_directory_refreshes_it(
+    s3_server: MotoServer, bucket: str, tmp_path: Path
+) -> None:
+    put_objects(s3_server.s3(), bucket, {f"iris/{name}": body for name, body in MODEL_FILES.items()})
+    uri = f"s3://{bucket}/iris/"
+    target = tmp_path / "out"
+
+    first = _fetch_cli(s3_server, uri, target, tmp_path)
+    again = _fetch_cli(s3_server, uri, target, tmp_path)
+    put_objects(s3_server.s3(), bucket, {"iris/labels.json": b'["changed"]'})
+    changed = _fetch_cli(s3_server, uri, target, tmp_path)
+
+    assert [first.returncode, again.returncode, changed.returncode] == [0, 0, 0], changed.stderr
+    assert read_tree(target) == {**MODEL_FILES, "labels.json": b'["changed"]'}
+    assert not [path.name for path in target.rglob(".*")]

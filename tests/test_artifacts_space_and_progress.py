@@ -19,6 +19,7 @@ import termios
 import time
 from pathlib import Path
 
+from fault_proxy import FaultProxy
 from s3_server import REPO, MotoServer, clean_environ, put_objects
 
 MIB = 1024 * 1024
@@ -128,3 +129,58 @@ def _read_until_exit(child: subprocess.Popen[bytes], controller: int) -> str:
     child.wait(timeout=10)
     os.close(controller)
     return output.decode(errors="replace")
+
+
+def resolve_in_namespace(
+    env: dict[str, str], uri: str, cache: Path, prepare: str, during: str = ""
+) -> tuple[str, float]:
+    """resolve_artifacts(uri) in a private mount namespace: `prepare` runs before it (mounting the cache),
+    `during` beside it; what it printed, and how long it took."""
+    cache.mkdir()
+    script = f'{prepare}\n"$1" -c "$2" "$3" &\nchild=$!\n{during}\nwait $child'
+    started = time.monotonic()
+    done = subprocess.run(
+        ["unshare", "-Urm", "sh", "-c", script, str(cache), sys.executable, RESOLVE, uri],
+        env=clean_environ(**env, PREDICTOR_CACHE_DIR=str(cache), PYTHONPATH=str(REPO)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout, time.monotonic() - started
+
+
+def test_a_read_only_cache_is_an_error_naming_the_setting(
+    s3_server: MotoServer, bucket: str, tmp_path: Path
+) -> None:
+    put_objects(s3_server.s3(), bucket, {"model.onnx": b"weights"})
+    cache = tmp_path / "cache"
+
+    message, _ = resolve_in_namespace(
+        s3_server.env, f"s3://{bucket}/model.onnx", cache, 'mount -t tmpfs -o ro,size=8m tmpfs "$0"'
+    )
+
+    assert f"s3://{bucket}/model.onnx: cannot write {cache} (not writable)" in message
+    assert f"point PREDICTOR_CACHE_DIR (now {cache}) at a writable directory" in message
+
+
+def test_running_out_of_space_mid_download_fails_at_once_naming_ephemeral_storage(
+    s3_server: MotoServer, bucket: str, tmp_path: Path, fault_proxy: FaultProxy
+) -> None:
+    """The space is there when the fetch checks, and gone (another writer) when the bytes arrive."""
+    put_objects(s3_server.s3(), bucket, {"weights.bin": os.urandom(4 * MIB)})
+    # The first GET gets no answer until the client gives up; meanwhile the filesystem fills up.
+    fault_proxy.inject("stall", times=1, path=rf"^/{bucket}/weights\.bin")
+    env = {**s3_server.env, "AWS_ENDPOINT_URL_S3": fault_proxy.endpoint_url, "PREDICTOR_S3_TIMEOUT": "2"}
+    fill = 'sleep 0.5; dd if=/dev/zero of="$0/filler" bs=1M 2>/dev/null; true'
+
+    message, _ = resolve_in_namespace(
+        env, f"s3://{bucket}/weights.bin", tmp_path / "cache", 'mount -t tmpfs -o size=24m tmpfs "$0"', fill
+    )
+
+    assert f"s3://{bucket}/weights.bin ran out of space" in message
+    assert "EphemeralStorage" in message
+    assert "check the S3 endpoint is reachable" not in message
+    # The stalled request and the one whose bytes found no room: no retry of a full disk.
+    assert len(fault_proxy.requests("GET", rf"^/{bucket}/weights\.bin")) == 2

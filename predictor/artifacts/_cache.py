@@ -26,7 +26,9 @@ def entry_dir(cache_dir: Path, kind: str, source: str, identity: str) -> Path:
 
 
 def ensure_space(cache_dir: Path, needed: int, uri: str) -> None:
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    make_directory(cache_dir, cache_dir, uri)
+    if not os.access(cache_dir, os.W_OK | os.X_OK):  # before free space: a read-only mount shows none
+        raise ArtifactsError(_not_writable(uri, cache_dir, cache_dir, "not writable"))
     free = shutil.disk_usage(cache_dir).free
     if free < needed + HEADROOM_BYTES:
         raise ArtifactsError(not_enough_space(uri, cache_dir, needed, free))
@@ -41,13 +43,34 @@ def not_enough_space(uri: str, cache_dir: Path, needed: int | None, free: int) -
     )
 
 
+def make_directory(path: Path, cache_dir: Path, uri: str) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ArtifactsError(cache_failure(uri, cache_dir, path, exc)) from exc
+
+
+def cache_failure(uri: str, cache_dir: Path, path: Path, exc: OSError) -> str:
+    """What to say when the cache cannot be written: out of space, or not a writable directory."""
+    if exc.errno == errno.ENOSPC:
+        return not_enough_space(uri, cache_dir, None, shutil.disk_usage(cache_dir).free)
+    return _not_writable(uri, cache_dir, path, exc.strerror or str(exc))
+
+
+def _not_writable(uri: str, cache_dir: Path, path: Path, reason: str) -> str:
+    return (
+        f"{uri}: cannot write {path} ({reason}); "
+        f"point {CACHE_DIR_ENV} (now {cache_dir}) at a writable directory"
+    )
+
+
 @contextmanager
-def staging(entry: Path, uri: str) -> Iterator[Path]:
+def staging(entry: Path, uri: str, cache_dir: Path) -> Iterator[Path]:
     """A private directory that becomes `entry` only if the block completes."""
     parent = entry.parent
-    parent.mkdir(parents=True, exist_ok=True)
+    make_directory(parent, cache_dir, uri)
     stage = parent / f".staging-{uuid.uuid4().hex[:12]}"
-    stage.mkdir()
+    make_directory(stage, cache_dir, uri)
     try:
         yield stage
         try:

@@ -6,14 +6,16 @@ import hashlib
 import os
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
-from predictor.artifacts._errors import RetryableFetchError
+from predictor.artifacts._cache import cache_failure
+from predictor.artifacts._errors import ArtifactsError, RetryableFetchError
 from predictor.artifacts._s3 import transport, with_retries
 from predictor.artifacts._settings import MIB, FetchSettings
 from predictor.artifacts._transport import ObjectInfo
@@ -49,7 +51,8 @@ class _OrderedHasher:
 
 
 def temporary_name(path: Path) -> Path:
-    return path.with_name(f".{path.name}.partial-{uuid.uuid4().hex[:12]}")
+    # Not derived from the name: a key of 234-255 bytes plus a suffix would pass NAME_MAX.
+    return path.with_name(f".partial-{uuid.uuid4().hex[:12]}")
 
 
 class _Skipped(Exception):
@@ -95,15 +98,16 @@ def download(
 
     Returns the sha256 hex digest when asked for it.
     """
-    destination.parent.mkdir(parents=True, exist_ok=True)
     unfinished = temporary_name(destination)
     ranges = [
         (start, min(start + settings.part_bytes, info.size) - 1)
         for start in range(0, info.size, settings.part_bytes)
     ]
     hasher: _OrderedHasher | None = None
-    try:
+    with _local_failures(location, info, destination, settings):
+        destination.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(unfinished, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o644)
+    try:
         try:
             os.ftruncate(fd, info.size)
             if want_sha256:
@@ -111,7 +115,9 @@ def download(
             run_all(
                 pool,
                 [
-                    partial(_fetch_range, location, info, settings, fd, index, part, hasher, progress)
+                    partial(
+                        _fetch_range, location, info, settings, destination, fd, index, part, hasher, progress
+                    )
                     for index, part in enumerate(ranges)
                 ],
             )
@@ -119,17 +125,31 @@ def download(
             os.close(fd)
             if hasher is not None:
                 os.close(hasher.fd)
-        os.replace(unfinished, destination)
+        with _local_failures(location, info, destination, settings):
+            os.replace(unfinished, destination)
     except BaseException:
         unfinished.unlink(missing_ok=True)
         raise
     return None if hasher is None else hasher.digest.hexdigest()
 
 
+@contextmanager
+def _local_failures(
+    location: S3Location, info: ObjectInfo, path: Path, settings: FetchSettings
+) -> Iterator[None]:
+    """A failure of the local disk is final, never retried like a network fault, and says what to change."""
+    try:
+        yield
+    except OSError as exc:
+        what = f"{location} (key {info.key!r})" if location.key != info.key else str(location)
+        raise ArtifactsError(cache_failure(what, settings.cache_dir, path, exc)) from exc
+
+
 def _fetch_range(
     location: S3Location,
     info: ObjectInfo,
     settings: FetchSettings,
+    where_to: Path,
     fd: int,
     index: int,
     part: tuple[int, int],
@@ -149,7 +169,8 @@ def _fetch_range(
                 count = body.readinto(buffer[: end + 1 - offset])
                 if not count:
                     raise RetryableFetchError(f"body truncated at byte {offset} of range {start}-{end}")
-                os.pwrite(fd, buffer[:count], offset)
+                with _local_failures(location, info, where_to, settings):
+                    os.pwrite(fd, buffer[:count], offset)
                 offset += count
                 if progress is not None:
                     progress(count)

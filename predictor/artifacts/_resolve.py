@@ -69,8 +69,8 @@ def _local(uri: str, path: Path, settings: FetchSettings) -> Path:
         from predictor.artifacts._archive import extract
 
         _cache.ensure_space(settings.cache_dir, stat.st_size, uri)
-        with _cache.staging(entry, uri) as stage:
-            extract(path, stage / "model", uri)
+        with _cache.staging(entry, uri, settings.cache_dir) as stage:
+            extract(path, stage / "model", uri, settings)
     return entry / "model"
 
 

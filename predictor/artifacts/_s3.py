@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import http.client
-import os
 import random
 import threading
 import time
@@ -11,14 +10,13 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from predictor.artifacts._errors import ArtifactsError, RetryableFetchError
-from predictor.artifacts._settings import FetchSettings
+from predictor.artifacts._settings import CLIENT_ENV, SESSION_TOKEN_ENV, FetchSettings
 from predictor.artifacts._sigv4 import Credentials
 from predictor.artifacts._transport import ObjectInfo, S3ResponseError, S3Transport
 from predictor.artifacts._uri import S3Location
 
 T = TypeVar("T")
 
-CLIENT_ENV = "PREDICTOR_S3_CLIENT"
 FINAL_CODES = {
     "NoSuchKey": "check the key exists (aws s3 ls {uri})",
     "NoSuchBucket": "check the bucket name and the region",
@@ -26,31 +24,23 @@ FINAL_CODES = {
     "AccessDenied": "grant the function's role s3:GetObject and s3:ListBucket on it",
     "InvalidAccessKeyId": "check the function's AWS credentials",
     "SignatureDoesNotMatch": "check the function's AWS credentials",
-    "ExpiredToken": "refresh the function's AWS credentials",
+    "ExpiredToken": f"{SESSION_TOKEN_ENV} has expired; refresh the function's AWS credentials",
+    "InvalidToken": (
+        f"check {SESSION_TOKEN_ENV}: it must be the session token issued with AWS_ACCESS_KEY_ID "
+        "(or unset it for long-term keys)"
+    ),
     "PreconditionFailed": "the object changed while it was downloaded; start again",
 }
 RETRYABLE_STATUSES = (408, 429)
 MAX_BACKOFF_SECONDS = 2.0
-# A transport is reused only while the settings and environment that shaped it hold.
-TRANSPORT_ENV = (
-    CLIENT_ENV,
-    "AWS_ENDPOINT_URL_S3",
-    "AWS_ENDPOINT_URL",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_PROFILE",
-    "AWS_REGION",
-    "AWS_DEFAULT_REGION",
-)
 
 _transports: dict[tuple[object, ...], S3Transport] = {}
 _transports_lock = threading.Lock()
 
 
 def transport(settings: FetchSettings) -> S3Transport:
-    environ = os.environ
-    key = (settings.timeout, settings.concurrency, *(environ.get(name) for name in TRANSPORT_ENV))
+    """One per distinct settings and AWS environment: reused only while what shaped it holds."""
+    key = (settings.timeout, settings.concurrency, settings.aws)
     with _transports_lock:
         if key not in _transports:
             _transports[key] = _new_transport(settings)
@@ -60,18 +50,18 @@ def transport(settings: FetchSettings) -> S3Transport:
 def _new_transport(settings: FetchSettings) -> S3Transport:
     """Standard library when the environment carries credentials and a region, as on
     Lambda; boto3 for every other credential source (profiles, roles, SnapStart)."""
-    environ = os.environ
+    environ = dict(settings.aws)
     access_key, secret_key = environ.get("AWS_ACCESS_KEY_ID"), environ.get("AWS_SECRET_ACCESS_KEY")
     region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION")
     if environ.get(CLIENT_ENV) != "boto3" and access_key and secret_key and region:
         from predictor.artifacts._s3_http import HttpS3
 
-        credentials = Credentials(access_key, secret_key, environ.get("AWS_SESSION_TOKEN"))
+        credentials = Credentials(access_key, secret_key, environ.get(SESSION_TOKEN_ENV))
         endpoint = environ.get("AWS_ENDPOINT_URL_S3") or environ.get("AWS_ENDPOINT_URL")
         return HttpS3(credentials, region, endpoint, settings.timeout)
     from predictor.artifacts._s3_boto import BotoS3
 
-    return BotoS3(settings.timeout, settings.concurrency)
+    return BotoS3(settings.timeout, settings.concurrency, environ)
 
 
 def reset_clients() -> None:
@@ -121,7 +111,7 @@ def head(location: S3Location, settings: FetchSettings) -> ObjectInfo:
         try:
             return s3.head(location.bucket, location.key, location.version_id)
         except S3ResponseError as exc:
-            if exc.code or exc.status not in (403, 404):
+            if exc.code or exc.status not in (400, 403, 404):
                 raise
             # HEAD errors carry no body, so no code: a 1-byte GET names the cause.
             s3.get(location.bucket, location.key, location.version_id, (0, 0), None).close()

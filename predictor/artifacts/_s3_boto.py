@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 
 
 class BotoS3:
-    def __init__(self, timeout: float, concurrency: int) -> None:
+    def __init__(self, timeout: float, concurrency: int, environ: Mapping[str, str]) -> None:
+        """`environ`'s AWS settings win; what it lacks, boto3 finds where it always looks."""
         import boto3
         from botocore.config import Config
 
@@ -25,7 +26,17 @@ class BotoS3:
             retries={"total_max_attempts": 1, "mode": "standard"},
             max_pool_connections=concurrency + 2,
         )
-        self.client: S3Client = boto3.session.Session().client("s3", config=config)
+        access_key, secret_key = environ.get("AWS_ACCESS_KEY_ID"), environ.get("AWS_SECRET_ACCESS_KEY")
+        both = bool(access_key and secret_key)  # one alone would make boto3 refuse every other source
+        session = boto3.session.Session(
+            aws_access_key_id=access_key if both else None,
+            aws_secret_access_key=secret_key if both else None,
+            aws_session_token=environ.get("AWS_SESSION_TOKEN") if both else None,
+            region_name=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION"),
+            profile_name=environ.get("AWS_PROFILE"),
+        )
+        endpoint = environ.get("AWS_ENDPOINT_URL_S3") or environ.get("AWS_ENDPOINT_URL")
+        self.client: S3Client = session.client("s3", config=config, endpoint_url=endpoint)
 
     def head(self, bucket: str, key: str, version_id: str | None) -> ObjectInfo:
         with _translated():

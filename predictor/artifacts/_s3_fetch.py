@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from predictor.artifacts import _cache, _s3
 from predictor.artifacts._download import download, run_all
 from predictor.artifacts._errors import ArtifactsError
+from predictor.artifacts._layout import Layout, LayoutError, RelativePath
 from predictor.artifacts._settings import MODEL_SHA256_ENV, FetchSettings
+from predictor.artifacts._transport import ObjectInfo
 from predictor.artifacts._uri import S3Location, parse_s3_uri
 
 Progress = Callable[[int], None]
@@ -48,7 +50,7 @@ def _fetch_object(
     _cache.ensure_space(settings.cache_dir, info.size, uri)
     if total is not None:
         total(info.size)
-    with _cache.staging(entry, uri) as stage, _pool(settings) as pool:
+    with _cache.staging(entry, uri, settings.cache_dir) as stage, _pool(settings) as pool:
         target = stage / "archive" if location.is_archive else stage / "model"
         digest = download(
             location, info, target / location.basename, settings, pool, progress, bool(settings.sha256)
@@ -57,7 +59,7 @@ def _fetch_object(
         if location.is_archive:
             from predictor.artifacts._archive import extract
 
-            extract(target / location.basename, stage / "model", uri)
+            extract(target / location.basename, stage / "model", uri, settings)
             (target / location.basename).unlink()
     return entry / "model"
 
@@ -75,25 +77,28 @@ def _fetch_prefix(
     _cache.ensure_space(settings.cache_dir, size, uri)
     if total is not None:
         total(size)
-    with _cache.staging(entry, uri) as stage, _pool(settings) as pool, _pool(settings) as files:
+    paths = _relative_paths(location, objects)
+    stage_in = _cache.staging(entry, uri, settings.cache_dir)
+    with stage_in as stage, _pool(settings) as pool, _pool(settings) as files:
         root = stage / "model"
         run_all(
             files,
             [
-                partial(
-                    download, location, info, root / _relative(location, info.key), settings, pool, progress
-                )
-                for info in objects
+                partial(download, location, info, root.joinpath(*path), settings, pool, progress)
+                for info, path in zip(objects, paths, strict=True)
             ],
         )
     return entry / "model"
 
 
-def _relative(location: S3Location, key: str) -> PurePosixPath:
-    relative = PurePosixPath(key[len(location.key) :])
-    if relative.is_absolute() or ".." in relative.parts or not relative.parts:
-        raise ArtifactsError(f"{location}: refusing object key {key!r}, it would land outside the directory")
-    return relative
+def _relative_paths(location: S3Location, objects: list[ObjectInfo]) -> list[RelativePath]:
+    """Where each key lands below the directory; keys that would land on the same path, on a
+    file another key needs as a directory, or outside, are refused by name."""
+    layout = Layout(what="key", prefix=location.key)
+    try:
+        return [layout.claim(info.key, "file") for info in objects]
+    except LayoutError as exc:
+        raise ArtifactsError(f"{location}: refusing the listing: {exc}; rename the objects") from None
 
 
 def _pool(settings: FetchSettings) -> ThreadPoolExecutor:

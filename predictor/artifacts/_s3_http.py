@@ -12,7 +12,7 @@ import threading
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
+from urllib.parse import unquote_plus, urlsplit
 
 from predictor.artifacts._sigv4 import Credentials, canonical_query, encode_path, sign
 from predictor.artifacts._transport import Body, ObjectInfo, S3ResponseError
@@ -41,7 +41,9 @@ class HttpS3:
         found: list[ObjectInfo] = []
         token: str | None = None
         while True:
-            query = [("list-type", "2"), ("prefix", prefix)]
+            # Keys may hold characters XML 1.0 cannot carry (\x07) or that parsers rewrite (\r):
+            # ask for them URL-encoded, as boto3 does.
+            query = [("list-type", "2"), ("prefix", prefix), ("encoding-type", "url")]
             if token:
                 query.append(("continuation-token", token))
             response, _ = self._request("GET", bucket, "", query, {})
@@ -70,9 +72,9 @@ class HttpS3:
         """The response and the (scheme, host) of the connection that carries it."""
         for attempt in range(2):  # the second pass follows S3's redirect to the bucket's region
             region = self._bucket_regions.get(bucket, self.region)
-            scheme, host, path = self._address(bucket, key, region)
-            signed = sign(method, host, path, query, headers, self.credentials, region, datetime.now(UTC))
-            target = f"{path}?{canonical_query(query)}" if query else path
+            scheme, host, target, signed = self.prepare(
+                method, bucket, key, query, headers, region, datetime.now(UTC)
+            )
             connection = self._connection(scheme, host)
             try:
                 connection.request(method, target, headers=signed)
@@ -91,13 +93,30 @@ class HttpS3:
             raise error
         raise AssertionError("unreachable")
 
+    def prepare(
+        self,
+        method: str,
+        bucket: str,
+        key: str,
+        query: list[tuple[str, str]],
+        headers: dict[str, str],
+        region: str,
+        now: datetime,
+    ) -> tuple[str, str, str, dict[str, str]]:
+        """The scheme, host, request target and signed headers of a request for the raw `key`."""
+        scheme, host, path = self._address(bucket, key, region)
+        signed = sign(method, host, path, query, headers, self.credentials, region, now)
+        return scheme, host, f"{path}?{canonical_query(query)}" if query else path, signed
+
     def _address(self, bucket: str, key: str, region: str) -> tuple[str, str, str]:
+        # In path style a request on the bucket itself (a listing) has no slash after it, as botocore's.
+        in_bucket = f"/{bucket}/{key}" if key else f"/{bucket}"
         if self.endpoint is not None:
             base = self.endpoint.path.rstrip("/")
-            return self.endpoint.scheme, self.endpoint.netloc, encode_path(f"{base}/{bucket}/{key}")
+            return self.endpoint.scheme, self.endpoint.netloc, encode_path(base + in_bucket)
         if "." not in bucket:
             return "https", f"{bucket}.s3.{region}.amazonaws.com", encode_path(f"/{key}")
-        return "https", f"s3.{region}.amazonaws.com", encode_path(f"/{bucket}/{key}")
+        return "https", f"s3.{region}.amazonaws.com", encode_path(in_bucket)
 
     def _connections(self) -> dict[tuple[str, str], http.client.HTTPConnection]:
         pool: dict[tuple[str, str], http.client.HTTPConnection] | None = getattr(self._local, "pool", None)
@@ -151,9 +170,11 @@ def _error(response: http.client.HTTPResponse, method: str) -> S3ResponseError:
 def parse_listing(body: bytes) -> tuple[list[ObjectInfo], str | None]:
     """One ListObjectsV2 page and the token for the next, if any."""
     page = _without_namespaces(ElementTree.fromstring(body))
+    # A server that ignores encoding-type answers without EncodingType, and its keys are plain.
+    decode = unquote_plus if page.findtext("EncodingType") == "url" else str
     objects = [
         ObjectInfo(
-            item.findtext("Key") or "",
+            decode(item.findtext("Key") or ""),
             int(item.findtext("Size") or 0),
             (item.findtext("ETag") or "").strip('"'),
             None,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from predictor._environ import positive_number
@@ -18,9 +19,34 @@ TIMEOUT_ENV = "PREDICTOR_S3_TIMEOUT"
 PART_BYTES_ENV = "PREDICTOR_S3_PART_BYTES"
 CONCURRENCY_ENV = "PREDICTOR_S3_CONCURRENCY"
 PREFETCH_ENV = "PREDICTOR_PREFETCH"
+MAX_EXTRACTED_BYTES_ENV = "PREDICTOR_MAX_EXTRACTED_BYTES"
+MAX_MEMBERS_ENV = "PREDICTOR_MAX_ARCHIVE_MEMBERS"
+
+CLIENT_ENV = "PREDICTOR_S3_CLIENT"
+SESSION_TOKEN_ENV = "AWS_SESSION_TOKEN"
+# What decides how S3 is reached: read from the environ resolve_artifacts is given.
+TRANSPORT_ENV = (
+    CLIENT_ENV,
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_ENDPOINT_URL",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    SESSION_TOKEN_ENV,
+    "AWS_PROFILE",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+)
+AwsEnviron = tuple[tuple[str, str], ...]
 
 DEFAULT_CACHE_DIR = "/tmp/predictor-artifacts"
 MIB = 1024 * 1024
+# Lambda's largest ephemeral storage: an archive may never expand past what any function could hold.
+DEFAULT_MAX_EXTRACTED_BYTES = 10 * 1024 * MIB
+DEFAULT_MAX_MEMBERS = 100_000
+
+
+def aws_environ(environ: Mapping[str, str]) -> AwsEnviron:
+    return tuple((name, environ[name]) for name in TRANSPORT_ENV if environ.get(name))
 
 
 @dataclass(frozen=True)
@@ -31,6 +57,9 @@ class FetchSettings:
     timeout: float = 10.0
     part_bytes: int = 16 * MIB
     concurrency: int = 8
+    max_extracted_bytes: int = DEFAULT_MAX_EXTRACTED_BYTES
+    max_members: int = DEFAULT_MAX_MEMBERS
+    aws: AwsEnviron = field(default_factory=lambda: aws_environ(os.environ), repr=False)
 
     def check_pin(self, uri: str, digest: str | None) -> None:
         """Refuse content whose digest is not the one MODEL_SHA256 pins (if it pins one)."""
@@ -52,4 +81,9 @@ class FetchSettings:
             timeout=positive_number(environ, TIMEOUT_ENV, 10.0),
             part_bytes=positive_number(environ, PART_BYTES_ENV, 16 * MIB),
             concurrency=positive_number(environ, CONCURRENCY_ENV, 8),
+            max_extracted_bytes=positive_number(
+                environ, MAX_EXTRACTED_BYTES_ENV, DEFAULT_MAX_EXTRACTED_BYTES
+            ),
+            max_members=positive_number(environ, MAX_MEMBERS_ENV, DEFAULT_MAX_MEMBERS),
+            aws=aws_environ(environ),
         )

@@ -1,13 +1,17 @@
-"""Parsed `s3://bucket/key[?versionId=V]` locations."""
+"""Parsed `s3://bucket/key[?versionId=V]` locations.
+
+The key is read literally, as the AWS CLI reads it: `%41` stays three characters and
+`s3://b//abs.bin` names the key `/abs.bin`. Only a trailing `?versionId=V` is taken apart.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import parse_qs, unquote, urlparse
 
 from predictor.artifacts._errors import ArtifactsError
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
+VERSION_MARKER = "?versionId="
 
 
 @dataclass(frozen=True)
@@ -34,8 +38,11 @@ class S3Location:
 
 
 def parse_s3_uri(uri: str) -> S3Location:
-    parsed = urlparse(uri)
-    if parsed.scheme != "s3" or not parsed.netloc:
+    scheme, _, rest = uri.partition("://")
+    bucket, _, key = rest.partition("/")
+    if scheme != "s3" or not bucket:
         raise ArtifactsError(f"{uri!r} is not an S3 URI; write s3://bucket/key or s3://bucket/prefix/")
-    versions = parse_qs(parsed.query).get("versionId")
-    return S3Location(parsed.netloc, unquote(parsed.path.lstrip("/")), versions[0] if versions else None)
+    key, marker, version_id = key.rpartition(VERSION_MARKER)
+    if not marker:
+        key, version_id = version_id, ""
+    return S3Location(bucket, key, version_id or None)
