@@ -86,7 +86,11 @@ def serve(settings: ServeSettings) -> int:
         from predictor.runtime import started_runtime
 
         started_runtime(load_predictor_class(settings.function))
-    factory = functools.partial(build_app, settings.function, settings.workers, settings.timeout_s)
+    factory: Any = functools.partial(build_app, settings.function, settings.workers, settings.timeout_s)
+    if settings.workers > 1:
+        # Spawned workers import the app by name and read the same environment.
+        os.environ[FUNCTION_ENV] = settings.function
+        factory = f"{__name__}:worker_app"
     uvicorn.run(
         factory,
         factory=True,
@@ -97,6 +101,12 @@ def serve(settings: ServeSettings) -> int:
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
     return 0
+
+
+def worker_app() -> Any:
+    """The app of one of several worker processes."""
+    settings = ServeSettings.resolve(None, None, None)
+    return build_app(settings.function, settings.workers, settings.timeout_s)
 
 
 def build_app(function: str, workers: int, timeout_s: float | None) -> Any:
