@@ -127,16 +127,18 @@ def test_client_that_disconnects_does_not_cancel_its_batch_mates(counting: Serve
 
 def test_request_over_the_model_server_timeout_is_504_and_the_server_recovers(tmp_path: object) -> None:
     env = {"SAGEMAKER_MODEL_SERVER_TIMEOUT": "0.5", "TEARDOWN_FILE": "/dev/null"}
-    with ServerProcess(FIXTURES / "slow.py", env) as server:
-        with httpx.Client(base_url=server.url, trust_env=False, timeout=10) as client:
-            slow = client.post(
-                "/invocations",
-                json={"instances": [{"x": 1.5, "name": "slow"}]},
-                headers={"x-request-id": "s1"},
-            )
-            # The timed-out predict cannot be stopped: it holds the predict thread to its end.
-            time.sleep(1.2)
-            fast = client.post("/invocations", json={"instances": [{"x": 0.01, "name": "fast"}]})
+    with (
+        ServerProcess(FIXTURES / "slow.py", env) as server,
+        httpx.Client(base_url=server.url, trust_env=False, timeout=10) as client,
+    ):
+        slow = client.post(
+            "/invocations",
+            json={"instances": [{"x": 1.5, "name": "slow"}]},
+            headers={"x-request-id": "s1"},
+        )
+        # The timed-out predict cannot be stopped: it holds the predict thread to its end.
+        time.sleep(1.2)
+        fast = client.post("/invocations", json={"instances": [{"x": 0.01, "name": "fast"}]})
     assert slow.status_code == 504
     assert slow.json()["detail"] == (
         "The prediction took longer than SAGEMAKER_MODEL_SERVER_TIMEOUT=0.5 s; "
@@ -146,22 +148,24 @@ def test_request_over_the_model_server_timeout_is_504_and_the_server_recovers(tm
 
 
 def test_ping_answers_within_two_seconds_while_predict_runs() -> None:
-    with ServerProcess(FIXTURES / "slow.py", {"TEARDOWN_FILE": "/dev/null"}) as server:
-        with httpx.Client(base_url=server.url, trust_env=False, timeout=10) as client:
+    with (
+        ServerProcess(FIXTURES / "slow.py", {"TEARDOWN_FILE": "/dev/null"}) as server,
+        httpx.Client(base_url=server.url, trust_env=False, timeout=10) as client,
+    ):
 
-            async def during() -> tuple[httpx.Response, float]:
-                async with httpx.AsyncClient(base_url=server.url, trust_env=False, timeout=10) as aclient:
-                    predict = asyncio.create_task(
-                        aclient.post("/invocations", json={"instances": [{"x": 3, "name": "long"}]})
-                    )
-                    await asyncio.sleep(0.3)
-                    started = time.monotonic()
-                    ping = await aclient.get("/ping")
-                    elapsed = time.monotonic() - started
-                    await predict
-                    return ping, elapsed
+        async def during() -> tuple[httpx.Response, float]:
+            async with httpx.AsyncClient(base_url=server.url, trust_env=False, timeout=10) as aclient:
+                predict = asyncio.create_task(
+                    aclient.post("/invocations", json={"instances": [{"x": 3, "name": "long"}]})
+                )
+                await asyncio.sleep(0.3)
+                started = time.monotonic()
+                ping = await aclient.get("/ping")
+                elapsed = time.monotonic() - started
+                await predict
+                return ping, elapsed
 
-            ping, elapsed = asyncio.run(during())
-            assert client.get("/ping").status_code == 200
+        ping, elapsed = asyncio.run(during())
+        assert client.get("/ping").status_code == 200
     assert ping.status_code == 200
     assert elapsed < 2

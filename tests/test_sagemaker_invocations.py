@@ -164,7 +164,8 @@ def test_accept_csv_for_non_scalar_outputs_is_406_listing_what_is_producible(iri
     )
     assert response.status_code == 406
     assert response.json()["detail"] == (
-        "Cannot answer with Accept 'text/csv'; this predictor produces: application/json, application/jsonlines"
+        "Cannot answer with Accept 'text/csv'; "
+        "this predictor produces: application/json, application/jsonlines"
     )
 
 
