@@ -148,5 +148,6 @@ def test_sigterm_lets_requests_in_flight_finish_then_tears_down_and_exits(tmp_pa
     assert [response.json()["predictions"][0]["name"] for response in finished] == ["f0", "f1", "f2"]
     assert 200 not in after, after  # after SIGTERM /ping is 503 or the port is closed
     assert teardown.read_text() == "torn down"
+    assert "batched 3 requests (3 instances) into" in server.output()
     assert exit_code in (0, -signal.SIGTERM)
     assert elapsed < 10

@@ -51,7 +51,7 @@ class Batcher:
     def __init__(self, runtime: Runtime, settings: BatchSettings) -> None:
         self.runtime = runtime
         self.settings = settings
-        self.batches = 0
+        self.batches = self.requests = self.instances = 0
         self._queue: deque[_Queued] = deque()
         self._queued_instances = 0
         self._arrived: asyncio.Event | None = None
@@ -74,6 +74,13 @@ class Batcher:
         self._arrived.set()
         return future
 
+    def summary(self) -> str:
+        mean = self.instances / self.batches if self.batches else 0.0
+        return (
+            f"batched {self.requests} requests ({self.instances} instances) into {self.batches} "
+            f"predict calls, {mean:.1f} instances per call"
+        )
+
     def close(self) -> None:
         self._executor.shutdown(wait=True)
 
@@ -90,6 +97,8 @@ class Batcher:
             if not batch:
                 continue
             self.batches += 1
+            self.requests += len(batch)
+            self.instances += sum(len(queued.instances) for queued in batch)
             try:
                 predictions = await loop.run_in_executor(self._executor, self._run, batch)
             except Exception as exc:

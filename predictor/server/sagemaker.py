@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -62,7 +63,17 @@ class SageMakerRoutes:
                 return await self.ping(send)
             if path == "/execution-parameters" and method in ("GET", "HEAD"):
                 return await _send(send, 200, JSON, self.execution_parameters)
+        elif scope["type"] == "lifespan":
+            return await self.app(scope, receive, self._summary_on_shutdown(send))
         await self.app(scope, receive, send)
+
+    def _summary_on_shutdown(self, send: Send) -> Send:
+        async def sending(message: Message) -> None:
+            if message["type"] == "lifespan.shutdown.complete":
+                logging.getLogger("uvicorn.error").info(self.batcher.summary())
+            await send(message)
+
+        return sending
 
     async def ping(self, send: Send) -> None:
         # uvicorn drops the body of an answer to HEAD and keeps its length.
