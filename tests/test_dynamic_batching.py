@@ -81,29 +81,22 @@ def test_raising_batch_fails_only_its_own_requests_each_with_its_request_id() ->
     assert "search the logs for request id req-2" in responses[2].json()["detail"]
 
 
-def test_batch_mates_of_a_raising_request_get_500s_with_their_own_ids_and_the_next_batch_works(
-    counting: ServerProcess,
-) -> None:
-    first = [{"instances": [{"x": 1, "name": "first"}]}]
+def test_batch_mates_of_a_raising_request_get_500s_with_their_own_ids_and_the_next_batch_works() -> None:
+    # A batch waits up to 5 s to fill 4 instances: the 4 concurrent requests form exactly one batch.
+    env = {"PREDICTOR_BATCH_SIZE": "4", "PREDICTOR_BATCH_WAIT_MS": "5000"}
     mates: list[dict[str, object]] = [
         {"instances": [{"x": 1, "name": "boom" if i == 0 else f"m{i}"}]} for i in range(4)
     ]
+    more: list[dict[str, object]] = [{"instances": [{"x": 1, "name": f"n{i}"}]} for i in range(4)]
+    with ServerProcess(FIXTURES / "counting.py", env) as server:
+        failed = asyncio.run(burst(server.url, mates, [{"x-request-id": f"mate-{i}"} for i in range(4)]))
+        after = asyncio.run(burst(server.url, more))
+        sizes = batch_sizes(server)
 
-    async def scenario() -> tuple[list[httpx.Response], list[httpx.Response]]:
-        # The first request occupies predict for 50 ms, so the next four queue into one batch.
-        leading = asyncio.create_task(burst(counting.url, first))
-        await asyncio.sleep(0.02)
-        failed = await burst(counting.url, mates, [{"x-request-id": f"mate-{i}"} for i in range(4)])
-        return [*(await leading), *failed], await burst(counting.url, first)
-
-    before_and_failed, after = asyncio.run(scenario())
-
-    assert before_and_failed[0].status_code == 200
-    failed = before_and_failed[1:]
     assert [response.status_code for response in failed] == [500] * 4
     assert [response.json()["request_id"] for response in failed] == [f"mate-{i}" for i in range(4)]
-    assert after[0].status_code == 200
-    assert 4 in batch_sizes(counting)
+    assert [response.status_code for response in after] == [200] * 4
+    assert sizes == [4, 4]
 
 
 def test_client_that_disconnects_does_not_cancel_its_batch_mates(counting: ServerProcess) -> None:
