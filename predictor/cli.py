@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -73,9 +74,11 @@ def _invoke(function: str, event_path: str) -> int:
         event: Any = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"{event_path} is not valid JSON: {exc}") from None
-    predictor_class = load_predictor_class(function)
-    handler = LambdaHandler.for_predictor(predictor_class)
-    response = handler(event, LocalContext(predictor_class.name))
+    # Standard output carries the response alone: the function's logs go to standard error.
+    with contextlib.redirect_stdout(sys.stderr):
+        predictor_class = load_predictor_class(function)
+        handler = LambdaHandler.for_predictor(predictor_class)
+        response = handler(event, LocalContext(predictor_class.name))
     print(json.dumps(response, indent=2))
     return 0
 
