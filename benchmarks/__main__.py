@@ -7,7 +7,7 @@ import sys
 import time
 import traceback
 
-BENCHMARKS = ["http_overhead", "artifact_fetch", "cold_start"]
+BENCHMARKS = ["http_overhead", "artifact_fetch", "cold_start", "container_serving", "dynamic_batching"]
 
 
 def run(name: str) -> bool:

@@ -7,7 +7,8 @@ from predictor.artifacts import start_prefetch
 start_prefetch()
 
 from predictor.aws_lambda import lambda_handler  # noqa: E402
+from predictor.context import RequestContext  # noqa: E402
 from predictor.contract import ContractError, Predictor, PredictorError  # noqa: E402
 from predictor.limits import Limits  # noqa: E402
 
-__all__ = ["ContractError", "Limits", "Predictor", "PredictorError", "lambda_handler"]
+__all__ = ["ContractError", "Limits", "Predictor", "PredictorError", "RequestContext", "lambda_handler"]

@@ -22,3 +22,17 @@ def positive_number(environ: Mapping[str, str], name: str, default: Number) -> N
     if value <= 0:
         raise ValueError(f"{name}={raw!r} must be a positive number")
     return value
+
+
+def non_negative_number(environ: Mapping[str, str], name: str, default: float) -> float:
+    """Like `positive_number` for a float setting where 0 is meaningful (e.g. "do not wait")."""
+    raw = environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a number; set it to 0 or more") from None
+    if not value >= 0 or value == float("inf"):
+        raise ValueError(f"{name}={raw!r} must be a finite number, 0 or more")
+    return value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -32,10 +33,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="predictor", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    serve = commands.add_parser("serve", help="serve a function over HTTP on this machine")
-    serve.add_argument("function", help="function directory, or path/app.py[:Class]")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve = commands.add_parser("serve", help="serve a function over HTTP (also SageMaker's `serve`)")
+    serve.add_argument(
+        "function", nargs="?", help="function directory, or path/app.py[:Class]; default $PREDICTOR_FUNCTION"
+    )
+    serve.add_argument("--host", help="default $PREDICTOR_HOST, else 127.0.0.1")
+    serve.add_argument("--port", type=int, help="default $SAGEMAKER_BIND_TO_PORT, $PREDICTOR_PORT, else 8000")
 
     invoke = commands.add_parser("invoke", help="run the Lambda handler on an event file")
     invoke.add_argument("function", help="function directory, or path/app.py[:Class]")
@@ -57,18 +60,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-def _serve(function: str, host: str, port: int) -> int:
-    import uvicorn
+def _serve(function: str | None, host: str | None, port: int | None) -> int:
+    from predictor.server.serve import ServeSettings, serve
 
-    from predictor.runtime import started_runtime
-    from predictor.server.app import create_app
-
-    runtime = started_runtime(load_predictor_class(function))
-    if runtime.failure:
-        print(f"predictor: not ready, /health answers 503: {runtime.failure}", file=sys.stderr)
-    # The app's lifespan runs teardown: uvicorn re-raises SIGTERM after shutdown.
-    uvicorn.run(create_app(runtime), host=host, port=port, log_level="info")
-    return 0
+    return serve(ServeSettings.resolve(function, host, port))
 
 
 def _invoke(function: str, event_path: str) -> int:
@@ -79,9 +74,11 @@ def _invoke(function: str, event_path: str) -> int:
         event: Any = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"{event_path} is not valid JSON: {exc}") from None
-    predictor_class = load_predictor_class(function)
-    handler = LambdaHandler.for_predictor(predictor_class)
-    response = handler(event, LocalContext(predictor_class.name))
+    # Standard output carries the response alone: the function's logs go to standard error.
+    with contextlib.redirect_stdout(sys.stderr):
+        predictor_class = load_predictor_class(function)
+        handler = LambdaHandler.for_predictor(predictor_class)
+        response = handler(event, LocalContext(predictor_class.name))
     print(json.dumps(response, indent=2))
     return 0
 

@@ -108,6 +108,11 @@ def check_contract(cls: type[Predictor[Any, Any]]) -> None:
         raise ContractError(f"{name}.predict must be a plain def, not async def")
 
 
+def takes_context(cls: type[Predictor[Any, Any]]) -> bool:
+    """Whether `predict` asks for the request context: `def predict(self, batch, context)`."""
+    return "context" in inspect.signature(cls.predict).parameters
+
+
 def check_predictions(
     cls: type[Predictor[Any, Any]], batch_size: int, predictions: object
 ) -> list[BaseModel]:

@@ -10,6 +10,8 @@ from predictor._environ import positive_number
 
 MAX_BODY_BYTES_ENV = "PREDICTOR_MAX_BODY_BYTES"
 MAX_INSTANCES_ENV = "PREDICTOR_MAX_INSTANCES"
+# SageMaker's own bound on an invocation body, in MB; PREDICTOR_MAX_BODY_BYTES wins over it.
+SAGEMAKER_MAX_PAYLOAD_ENV = "SAGEMAKER_MAX_PAYLOAD_IN_MB"
 
 # Lambda's synchronous invocation payload limit.
 DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024
@@ -24,7 +26,9 @@ class Limits:
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Limits:
         environ = os.environ if environ is None else environ
+        payload_mb = positive_number(environ, SAGEMAKER_MAX_PAYLOAD_ENV, 0.0)
+        default_body = int(payload_mb * 1024 * 1024) if payload_mb else DEFAULT_MAX_BODY_BYTES
         return cls(
-            max_body_bytes=positive_number(environ, MAX_BODY_BYTES_ENV, DEFAULT_MAX_BODY_BYTES),
+            max_body_bytes=positive_number(environ, MAX_BODY_BYTES_ENV, default_body),
             max_instances=positive_number(environ, MAX_INSTANCES_ENV, DEFAULT_MAX_INSTANCES),
         )

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from predictor import problems
 from predictor._log import logger
 from predictor.artifacts import default_artifacts_uri, resolve_artifacts
+from predictor.context import RequestContext
 from predictor.contract import (
     ContractError,
     Predictor,
     PredictorError,
     check_contract,
     check_predictions,
+    takes_context,
 )
 from predictor.limits import Limits
 from predictor.problems import PROBLEM_JSON, Problem, ProblemError
@@ -30,6 +32,8 @@ class Reply:
     status: int
     content_type: str
     body: bytes
+    #: Extra answer headers, set only when a predictor asked for its request context.
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 class Runtime:
@@ -58,6 +62,9 @@ class Runtime:
         self.environ = environ
         self.ready = False
         self.failure: str | None = "setup has not run yet"
+        self._set_up = False
+        #: The predictor's predict takes a `context`; transports build one only then.
+        self.wants_context = takes_context(predictor_class)
         self._raw_types = frozenset(t.lower() for t in predictor_class.raw_content_types)
 
     def start(self) -> None:
@@ -73,12 +80,18 @@ class Runtime:
             self.failure = f"setup failed: {type(exc).__name__}: {exc}"
             logger().exception("predictor setup failed", extra={"model_uri": self.artifacts_uri})
         else:
-            self.ready, self.failure = True, None
+            self.ready, self.failure, self._set_up = True, None, True
 
-    def stop(self) -> None:
+    def drain(self) -> None:
+        """Stop answering ready (SIGTERM): requests in flight finish, new ones get 503."""
         if self.ready:
             self.ready = False
             self.failure = "the server is shutting down"
+
+    def stop(self) -> None:
+        self.drain()
+        if self._set_up:
+            self._set_up = False
             self.predictor.teardown()
 
     def not_ready_reason(self) -> str | None:
@@ -94,7 +107,13 @@ class Runtime:
     def metadata(self) -> dict[str, Any]:
         return self.predictor.metadata()
 
-    def predict_body(self, body: bytes, content_type: str | None, request_id: str) -> Reply:
+    def predict_body(
+        self,
+        body: bytes,
+        content_type: str | None,
+        request_id: str,
+        context: RequestContext | None = None,
+    ) -> Reply:
         """Answer one HTTP-style predict request: the hot path of every HTTP transport."""
         try:
             if not self.ready:
@@ -103,15 +122,26 @@ class Runtime:
             if media_type == JSON or media_type.endswith("+json"):
                 instances = self.schema.parse_json(body)
             elif media_type in self._raw_types:
-                self.schema.check_size(len(body))
-                instances = self.predictor.decode_raw(body, media_type)
-                self.schema.check_count(len(instances))
+                instances = self.decode_raw(body, media_type)
             else:
-                raise ProblemError(problems.problem(415, self._unsupported(media_type)))
-            return Reply(200, JSON, self.schema.encode(self.run(instances)))
+                raise ProblemError(problems.problem(415, self.unsupported(media_type)))
+            if not self.wants_context:
+                return Reply(200, JSON, self.schema.encode(self.run(instances)))
+            context = context or RequestContext(request_id)
+            encoded = self.schema.encode(self.run(instances, context))
+            return Reply(200, JSON, encoded, context.answer_headers())
         except Exception as exc:
             failure = self.problem_for(exc, request_id)
             return Reply(failure.status, PROBLEM_JSON, problems.encode(failure))
+
+    def is_raw(self, media_type: str) -> bool:
+        return media_type in self._raw_types
+
+    def decode_raw(self, body: bytes, media_type: str) -> list[Any]:
+        self.schema.check_size(len(body))
+        instances = self.predictor.decode_raw(body, media_type)
+        self.schema.check_count(len(instances))
+        return instances
 
     def predict_envelope(self, envelope: object, request_id: str) -> tuple[int, dict[str, Any]]:
         """Answer a request envelope given as a decoded object (direct invoke)."""
@@ -119,14 +149,21 @@ class Runtime:
             if not self.ready:
                 raise ProblemError(problems.not_ready(self.failure))
             instances = self.schema.parse_object(envelope)
-            return 200, self.schema.dump(self.run(instances))
+            context = RequestContext(request_id) if self.wants_context else None
+            return 200, self.schema.dump(self.run(instances, context))
         except Exception as exc:
             failure = self.problem_for(exc, request_id)
             return failure.status, failure.model_dump(mode="json", exclude_none=True)
 
-    def run(self, instances: list[Any]) -> list[Any]:
+    def run(self, instances: list[Any], context: RequestContext | None = None) -> list[Any]:
+        """preprocess -> predict -> postprocess over validated instances; `context` only
+        reaches a predict that asks for it (then `context` must be given)."""
         predictor = self.predictor
-        predictions = predictor.postprocess(predictor.predict(predictor.preprocess(instances)))
+        batch = predictor.preprocess(instances)
+        # The base signature has no context; a predict that takes one was found at init.
+        call: Any = predictor.predict
+        predicted = call(batch, context) if self.wants_context else call(batch)
+        predictions = predictor.postprocess(predicted)
         return check_predictions(self.predictor_class, len(instances), predictions)
 
     def problem_for(self, exc: Exception, request_id: str) -> Problem:
@@ -142,8 +179,8 @@ class Runtime:
             request_id=request_id,
         )
 
-    def _unsupported(self, media_type: str) -> str:
-        accepted = ", ".join([JSON, *sorted(self._raw_types)])
+    def unsupported(self, media_type: str, decoded: tuple[str, ...] = ()) -> str:
+        accepted = ", ".join([JSON, *decoded, *sorted(self._raw_types)])
         return f"Content-Type {media_type!r} is not supported; use one of: {accepted} ({ENVELOPE_HINT})"
 
 

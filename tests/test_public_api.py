@@ -9,6 +9,7 @@ def test_the_package_exports_exactly_the_documented_names() -> None:
         "Limits",
         "Predictor",
         "PredictorError",
+        "RequestContext",
         "lambda_handler",
     ]
     assert all(getattr(predictor, name) is not None for name in predictor.__all__)

@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import onnxruntime
+import onnxruntime  # noqa: F401  (imported here so it loads while the artifacts download)
 from pydantic import BaseModel, ConfigDict, Field
+
+from predictor.onnx_session import open_session
 
 Species = Literal["setosa", "versicolor", "virginica"]
 
@@ -43,11 +45,8 @@ class Iris(Predictor[Features, Prediction]):
     version = "1"
 
     def setup(self, artifacts: Path) -> None:
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = 1
-        self.session = onnxruntime.InferenceSession(
-            str(artifacts / "model.onnx"), options, providers=["CPUExecutionProvider"]
-        )
+        # CUDA when present, else the CPU; one thread: for a model this small the pool costs more.
+        self.session = open_session(artifacts / "model.onnx", max_threads=1)
         self.labels: list[Species] = json.loads((artifacts / "labels.json").read_text())
 
     def predict(self, batch: list[Features]) -> list[Prediction]:

@@ -12,9 +12,11 @@ import base64
 import binascii
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote_plus
 
 from predictor import problems
 from predictor.aws_lambda._source import request_id
+from predictor.context import RequestContext
 from predictor.problems import PROBLEM_JSON
 from predictor.runtime import Reply, Runtime
 
@@ -48,8 +50,10 @@ class HttpEvent:
             return bad_encoding(event, shape)
         except (KeyError, TypeError, AttributeError):
             return half_formed()
-        reply = self.runtime.predict_body(request.body, request.content_type, request_id(context))
-        return request.respond(reply)
+        rid = request_id(context)
+        # The context is built only for a predict that reads it: the others pay nothing.
+        ctx = event_context(event, shape, rid) if self.runtime.wants_context else None
+        return request.respond(self.runtime.predict_body(request.body, request.content_type, rid, ctx))
 
     def mangum(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         if self._mangum is None:
@@ -84,6 +88,8 @@ class PredictEvent:
 
     def respond(self, reply: Reply) -> dict[str, Any]:
         headers = {"content-length": str(len(reply.body)), "content-type": reply.content_type}
+        if reply.headers:
+            headers.update(reply.headers)
         body = reply.body.decode()
         if self.shape == V2:
             return {"statusCode": reply.status, "body": body, "headers": headers, "isBase64Encoded": False}
@@ -167,3 +173,26 @@ def _content_type(event: dict[str, Any], shape: str) -> str | None:
         if key.lower() == "content-type":
             found = ", ".join(values) if isinstance(values, list) else ""
     return found
+
+
+def event_context(event: dict[str, Any], shape: str, rid: str) -> RequestContext:
+    """The request context of an HTTP event, with headers and query as Starlette would see them."""
+    headers: dict[str, str] = {}
+    if shape == ALB and "multiValueHeaders" in event:
+        for key, values in (event["multiValueHeaders"] or {}).items():
+            headers[key.lower()] = ",".join(values)
+    else:
+        headers = {key.lower(): str(value) for key, value in (event.get("headers") or {}).items()}
+        if shape == V1:
+            for key, values in (event.get("multiValueHeaders") or {}).items():
+                if isinstance(values, list):
+                    headers[key.lower()] = ",".join(values)
+    if shape != V2 and event.get("multiValueQueryStringParameters"):
+        multi = event["multiValueQueryStringParameters"]
+        query = {key: values[-1] for key, values in multi.items() if values}
+    else:
+        query = {key: str(value) for key, value in (event.get("queryStringParameters") or {}).items()}
+    if shape == ALB:
+        # ALB passes the query string on still percent-encoded.
+        query = {unquote_plus(key): unquote_plus(value) for key, value in query.items()}
+    return RequestContext(rid, query, headers)

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException
 from predictor import problems
 from predictor.problems import PROBLEM_JSON, Problem
 from predictor.runtime import Reply, Runtime
+from predictor.server.request_context import context_from_scope
 
 ROUTES = "POST /predict, GET /health, GET /metadata, GET /docs, GET /openapi.json"
 
@@ -43,10 +44,11 @@ def create_app(runtime: Runtime, *, inline: bool = False) -> FastAPI:
         body = await request.body()
         content_type = request.headers.get("content-type")
         request_id = _request_id(request)
+        context = context_from_scope(request.scope, request_id) if runtime.wants_context else None
         if inline:
-            reply = runtime.predict_body(body, content_type, request_id)
+            reply = runtime.predict_body(body, content_type, request_id, context)
         else:
-            reply = await run_in_threadpool(runtime.predict_body, body, content_type, request_id)
+            reply = await run_in_threadpool(runtime.predict_body, body, content_type, request_id, context)
         return _response(reply)
 
     @app.get("/health", responses={503: {"model": Problem}})
@@ -84,7 +86,7 @@ def create_app(runtime: Runtime, *, inline: bool = False) -> FastAPI:
 
 
 def _response(reply: Reply) -> Response:
-    return Response(reply.body, status_code=reply.status, media_type=reply.content_type)
+    return Response(reply.body, reply.status, reply.headers or None, reply.content_type)
 
 
 def _problem(value: Problem) -> Response:

@@ -1,0 +1,1 @@
+"""Servers the container benchmark runs beside `predictor serve`: each a separate process."""

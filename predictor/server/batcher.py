@@ -1,0 +1,162 @@
+"""Dynamic batching: concurrent requests' instances gathered into one `predict` call.
+
+Requests queue their validated instances; one worker takes everything queued (up to
+`max_instances`, waiting up to `max_wait_s` for more), runs one predict on a dedicated
+thread so the event loop keeps answering, and hands each caller its own slice, in order.
+While a batch runs, the next one gathers: under load batches grow without any wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections import deque
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from predictor._environ import non_negative_number, positive_number
+from predictor.context import RequestContext
+from predictor.runtime import Runtime
+
+BATCH_SIZE_ENV = "PREDICTOR_BATCH_SIZE"
+BATCH_WAIT_MS_ENV = "PREDICTOR_BATCH_WAIT_MS"
+DEFAULT_BATCH_SIZE = 64
+DEFAULT_BATCH_WAIT_MS = 0.0
+
+
+@dataclass(frozen=True)
+class BatchSettings:
+    max_instances: int = DEFAULT_BATCH_SIZE
+    max_wait_s: float = DEFAULT_BATCH_WAIT_MS / 1000
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> BatchSettings:
+        environ = os.environ if environ is None else environ
+        return cls(
+            max_instances=positive_number(environ, BATCH_SIZE_ENV, DEFAULT_BATCH_SIZE),
+            max_wait_s=non_negative_number(environ, BATCH_WAIT_MS_ENV, DEFAULT_BATCH_WAIT_MS) / 1000,
+        )
+
+
+@dataclass(slots=True)
+class _Queued:
+    instances: list[Any]
+    context: RequestContext | None
+    future: asyncio.Future[list[Any]]
+
+
+class Batcher:
+    def __init__(self, runtime: Runtime, settings: BatchSettings) -> None:
+        self.runtime = runtime
+        self.settings = settings
+        self.batches = self.requests = self.instances = 0
+        self._queue: deque[_Queued] = deque()
+        self._queued_instances = 0
+        self._arrived: asyncio.Event | None = None
+        self._worker: asyncio.Task[None] | None = None
+        # One thread: predict calls never overlap, and never run on the event loop.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="predict")
+
+    def submit(self, instances: list[Any], context: RequestContext | None) -> asyncio.Future[list[Any]]:
+        """Queue one request's instances; the future holds its predictions or the batch's exception."""
+        loop = asyncio.get_running_loop()
+        if self._worker is None or self._worker.done():
+            self._arrived = asyncio.Event()
+            self._worker = loop.create_task(self._work())
+        future: asyncio.Future[list[Any]] = loop.create_future()
+        # A caller that timed out or left never reads its outcome: consume it so it is not logged.
+        future.add_done_callback(_consume)
+        self._queue.append(_Queued(instances, context, future))
+        self._queued_instances += len(instances)
+        assert self._arrived is not None
+        self._arrived.set()
+        return future
+
+    def summary(self) -> str:
+        mean = self.instances / self.batches if self.batches else 0.0
+        return (
+            f"batched {self.requests} requests ({self.instances} instances) into {self.batches} "
+            f"predict calls, {mean:.1f} instances per call"
+        )
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+
+    async def _work(self) -> None:
+        arrived = self._arrived
+        assert arrived is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            while not self._queue:
+                arrived.clear()
+                await arrived.wait()
+            await self._gather(arrived, loop)
+            batch = self._take()
+            if not batch:
+                continue
+            self.batches += 1
+            self.requests += len(batch)
+            self.instances += sum(len(queued.instances) for queued in batch)
+            try:
+                predictions = await loop.run_in_executor(self._executor, self._run, batch)
+            except Exception as exc:
+                for queued in batch:
+                    if not queued.future.done():
+                        queued.future.set_exception(exc)
+                continue
+            start = 0
+            for queued in batch:
+                end = start + len(queued.instances)
+                if not queued.future.done():
+                    queued.future.set_result(predictions[start:end])
+                start = end
+
+    async def _gather(self, arrived: asyncio.Event, loop: asyncio.AbstractEventLoop) -> None:
+        """Wait up to max_wait_s for the batch to fill; returns at once when it is full."""
+        wait = self.settings.max_wait_s
+        if not wait or self.runtime.wants_context:
+            return
+        deadline = loop.time() + wait
+        while self._queued_instances < self.settings.max_instances:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            arrived.clear()
+            try:
+                await asyncio.wait_for(arrived.wait(), remaining)
+            except TimeoutError:
+                return
+
+    def _take(self) -> list[_Queued]:
+        """The next batch: whole requests up to max_instances (one request even if bigger);
+        a predictor reading its request context gets one request at a time."""
+        batch: list[_Queued] = []
+        size = 0
+        limit = 1 if self.runtime.wants_context else self.settings.max_instances
+        while self._queue:
+            queued = self._queue[0]
+            count = len(queued.instances)
+            if batch and size + count > limit:
+                break
+            self._queue.popleft()
+            self._queued_instances -= count
+            if queued.future.done():  # its caller left before the batch formed
+                continue
+            batch.append(queued)
+            size += count
+            if self.runtime.wants_context:
+                break
+        return batch
+
+    def _run(self, batch: list[_Queued]) -> list[Any]:
+        if len(batch) == 1:
+            return self.runtime.run(batch[0].instances, batch[0].context)
+        instances = [instance for queued in batch for instance in queued.instances]
+        return self.runtime.run(instances)
+
+
+def _consume(future: asyncio.Future[list[Any]]) -> None:
+    if not future.cancelled():
+        future.exception()

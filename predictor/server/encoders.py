@@ -1,0 +1,88 @@
+"""Answer bodies by `Accept`: the JSON envelope, JSON Lines, or CSV for scalar outputs."""
+
+from __future__ import annotations
+
+import csv
+import enum
+import io
+import typing
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel, TypeAdapter
+
+from predictor import problems
+from predictor.problems import ProblemError
+from predictor.runtime import JSON
+from predictor.schema import Schema
+
+CSV, JSON_LINES = "text/csv", "application/jsonlines"
+SCALARS = (int, float, str, bool)
+
+Encode = Callable[[list[Any]], bytes]
+
+
+class Encoders:
+    """The answer types one output model can take, chosen per request by its Accept header."""
+
+    def __init__(self, schema: Schema) -> None:
+        self._adapter = TypeAdapter(list[schema.output_model])  # type: ignore[name-defined]
+        self._model = schema.output_model
+        self.by_type: dict[str, Encode] = {JSON: schema.encode, JSON_LINES: self._json_lines}
+        if all(_is_scalar(field.annotation) for field in schema.output_model.model_fields.values()):
+            self.by_type[CSV] = self._csv
+        self.producible = ", ".join(self.by_type)
+
+    def choose(self, accept: str | None) -> tuple[str, Encode]:
+        """The media type to answer with and its encoder, or a 406 problem."""
+        if not accept:
+            return JSON, self.by_type[JSON]
+        for media_type in _preferred(accept):
+            if media_type in ("*/*", "application/*"):
+                return JSON, self.by_type[JSON]
+            if media_type == "text/*" and CSV in self.by_type:
+                return CSV, self.by_type[CSV]
+            encoder = self.by_type.get(media_type)
+            if encoder is not None:
+                return media_type, encoder
+        raise ProblemError(
+            problems.problem(
+                406,
+                f"Cannot answer with Accept {accept!r}; this predictor produces: {self.producible}",
+            )
+        )
+
+    def _json_lines(self, predictions: list[Any]) -> bytes:
+        dumped: list[BaseModel] = predictions
+        return b"".join(item.model_dump_json().encode() + b"\n" for item in dumped)
+
+    def _csv(self, predictions: list[Any]) -> bytes:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        for row in self._adapter.dump_python(predictions, mode="json"):
+            writer.writerow(row.values())
+        return out.getvalue().encode()
+
+
+def _preferred(accept: str) -> list[str]:
+    """Media types in the header by falling quality, dropping q=0; ties keep the client's order."""
+    ranked = []
+    for position, item in enumerate(accept.split(",")):
+        media_type, *params = (part.strip() for part in item.split(";"))
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if media_type and quality > 0:
+            ranked.append((-quality, position, media_type.lower()))
+    return [media_type for _, _, media_type in sorted(ranked)]
+
+
+def _is_scalar(annotation: Any) -> bool:
+    if typing.get_origin(annotation) is typing.Literal:
+        return True
+    return isinstance(annotation, type) and issubclass(annotation, (*SCALARS, enum.Enum))

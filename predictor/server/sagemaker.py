@@ -1,0 +1,158 @@
+"""SageMaker's container routes, served ahead of the FastAPI app on a lean ASGI path.
+
+`POST /invocations` (every request type, Accept negotiation, dynamic batching, a time
+bound), `GET /ping` and `GET /execution-parameters`; every other request goes on to
+the FastAPI app. /invocations is the hot route of a busy endpoint, so it skips
+FastAPI's routing and dependency machinery: one request costs parse, queue, encode.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from predictor import problems
+from predictor.problems import PROBLEM_JSON, Problem, ProblemError
+from predictor.runtime import JSON, Runtime
+from predictor.server.batcher import Batcher
+from predictor.server.decoders import decode
+from predictor.server.encoders import Encoders
+from predictor.server.request_context import context_from_scope
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+READY_BODY = b'{"status":"ready"}'
+
+
+class SageMakerRoutes:
+    """An ASGI app answering SageMaker's routes and passing everything else to `app`."""
+
+    def __init__(
+        self, runtime: Runtime, app: ASGIApp, batcher: Batcher, *, timeout_s: float | None, workers: int
+    ) -> None:
+        self.runtime = runtime
+        self.app = app
+        self.batcher = batcher
+        self.timeout_s = timeout_s
+        self.encoders = Encoders(runtime.schema)
+        self.execution_parameters = json.dumps(
+            {
+                "MaxConcurrentTransforms": workers,
+                "BatchStrategy": "MULTI_RECORD",
+                "MaxPayloadInMB": math.ceil(runtime.schema.limits.max_body_bytes / 1024 / 1024),
+            }
+        ).encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path, method = scope["path"], scope["method"]
+            if path == "/invocations":
+                if method == "POST":
+                    return await self.invocations(scope, receive, send)
+                return await _problem(send, problems.problem(405, f"{method} is not allowed on {path}"))
+            if path == "/ping" and method in ("GET", "HEAD"):
+                return await self.ping(send)
+            if path == "/execution-parameters" and method in ("GET", "HEAD"):
+                return await _send(send, 200, JSON, self.execution_parameters)
+        elif scope["type"] == "lifespan":
+            return await self.app(scope, receive, self._summary_on_shutdown(send))
+        await self.app(scope, receive, send)
+
+    def _summary_on_shutdown(self, send: Send) -> Send:
+        async def sending(message: Message) -> None:
+            if message["type"] == "lifespan.shutdown.complete":
+                logging.getLogger("uvicorn.error").info(self.batcher.summary())
+            await send(message)
+
+        return sending
+
+    async def ping(self, send: Send) -> None:
+        # uvicorn drops the body of an answer to HEAD and keeps its length.
+        reason = self.runtime.not_ready_reason()
+        if reason is None:
+            return await _send(send, 200, JSON, READY_BODY)
+        await _problem(send, problems.not_ready(reason))
+
+    async def invocations(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = dict(scope["headers"])
+        request_id = (headers.get(b"x-request-id") or b"").decode("latin-1") or uuid.uuid4().hex
+        runtime = self.runtime
+        try:
+            if not runtime.ready:
+                raise ProblemError(problems.not_ready(runtime.failure))
+            answer_type, encode = self.encoders.choose(_text(headers.get(b"accept")))
+            body = await _read_body(receive, headers, runtime.schema.limits.max_body_bytes)
+            if body is None:
+                return  # the client left; nobody to answer
+            content_type = _text(headers.get(b"content-type")) or JSON
+            media_type = content_type.partition(";")[0].strip().lower()
+            instances = decode(runtime, body, media_type)
+            context = context_from_scope(scope, request_id) if runtime.wants_context else None
+            future = self.batcher.submit(instances, context)
+            predictions = await asyncio.wait_for(asyncio.shield(future), self.timeout_s)
+            answer_headers = context.answer_headers() if context else {}
+            await _send(send, 200, answer_type, encode(predictions), answer_headers)
+        except TimeoutError:
+            detail = (
+                f"The prediction took longer than SAGEMAKER_MODEL_SERVER_TIMEOUT={self.timeout_s:g} s; "
+                f"send fewer instances or raise the timeout (request id {request_id})"
+            )
+            await _problem(send, problems.problem(504, detail, request_id=request_id))
+        except Exception as exc:
+            await _problem(send, runtime.problem_for(exc, request_id))
+
+
+async def _read_body(receive: Receive, headers: dict[bytes, bytes], limit: int) -> bytes | None:
+    """The whole body, or a 413 problem as soon as it is known to pass `limit` bytes."""
+    declared = headers.get(b"content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(int(declared), limit)
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(size, limit, at_least=True)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _too_large(size: int, limit: int, *, at_least: bool = False) -> ProblemError:
+    measured = f"at least {size}" if at_least else str(size)
+    detail = (
+        f"The body is {measured} bytes, over the limit of {limit} bytes "
+        "(SAGEMAKER_MAX_PAYLOAD_IN_MB); split the instances across requests"
+    )
+    return ProblemError(problems.problem(413, detail))
+
+
+def _text(value: bytes | None) -> str | None:
+    return None if value is None else value.decode("latin-1")
+
+
+async def _send(
+    send: Send, status: int, content_type: str, body: bytes, extra: dict[str, str] | None = None
+) -> None:
+    headers = [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())]
+    if extra:
+        headers += [(name.encode("latin-1"), value.encode("latin-1")) for name, value in extra.items()]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _problem(send: Send, value: Problem) -> None:
+    await _send(send, value.status, PROBLEM_JSON, problems.encode(value))

@@ -1,0 +1,111 @@
+"""The container images, read from their Dockerfiles, and their exact entry command run outside Docker."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import httpx
+import pytest
+from dockerfile import Dockerfile
+from processes import HOST, free_port
+from server_process import REPO, ServerProcess
+from test_template import load_template
+
+SAGEMAKER_IMAGES = {
+    "cpu": REPO / "container" / "sagemaker-cpu.Dockerfile",
+    "gpu": REPO / "container" / "sagemaker-gpu.Dockerfile",
+}
+LAMBDA_IMAGE = REPO / "functions" / "digits" / "Dockerfile"
+ACCEPT_BIND = "com.amazonaws.sagemaker.capabilities.accept-bind-to-port"
+
+
+@pytest.mark.parametrize("kind", sorted(SAGEMAKER_IMAGES))
+def test_sagemaker_images_answer_docker_run_image_serve_on_8080(kind: str) -> None:
+    image = Dockerfile.read(SAGEMAKER_IMAGES[kind])
+    assert image.exec_form("ENTRYPOINT") == ["predictor"]
+    assert image.exec_form("CMD") == ["serve"]
+    assert image.pairs("LABEL") == {ACCEPT_BIND: "true"}
+    assert image.all("EXPOSE") == ["8080"]
+    env = image.env()
+    assert (env["PREDICTOR_HOST"], env["PREDICTOR_PORT"], env["PREDICTOR_FUNCTION"]) == (
+        "0.0.0.0",
+        "8080",
+        "/opt/program",
+    )
+
+
+@pytest.mark.parametrize("kind", sorted(SAGEMAKER_IMAGES))
+def test_sagemaker_images_serve_as_a_non_root_user(kind: str) -> None:
+    image = Dockerfile.read(SAGEMAKER_IMAGES[kind])
+    assert image.last("USER") == "predictor"
+    assert any("useradd --system" in run and "predictor" in run for run in image.all("RUN"))
+    # USER comes after every RUN: nothing installs as the serving user, nothing serves as root.
+    keywords = [keyword for keyword, _ in image.instructions]
+    assert keywords.index("USER") > max(i for i, keyword in enumerate(keywords) if keyword == "RUN")
+
+
+def test_cpu_image_builds_on_python_and_the_gpu_image_on_cuda_with_cudnn() -> None:
+    cpu = Dockerfile.read(SAGEMAKER_IMAGES["cpu"])
+    gpu = Dockerfile.read(SAGEMAKER_IMAGES["gpu"])
+    assert cpu.all("FROM") == ["python:3.12-slim"]
+    (gpu_base,) = gpu.all("FROM")
+    assert gpu_base.startswith("nvidia/cuda:12.") and "-cudnn-runtime-" in gpu_base
+    gpu_installs = " ".join(gpu.all("RUN"))
+    assert "onnxruntime-gpu" in gpu_installs
+    # The CPU wheel would shadow the GPU one: neither the [onnx] extra nor a requirements line brings it.
+    assert "[serve,images]" in gpu_installs and "onnx]" not in gpu_installs
+    assert "grep -viE '^onnxruntime" in gpu_installs
+
+
+def test_every_file_the_images_copy_exists_in_the_build_context() -> None:
+    for path in [*SAGEMAKER_IMAGES.values(), LAMBDA_IMAGE]:
+        image = Dockerfile.read(path)
+        args = image.pairs("ARG")
+        for copy in image.all("COPY"):
+            *sources, _ = copy.split()
+            for source in sources:
+                source = source.replace("${FUNCTION}", args.get("FUNCTION", ""))
+                assert (REPO / source).exists(), f"{path.name}: COPY {source}"
+
+
+def test_lambda_image_runs_app_handler_on_the_lambda_python_base() -> None:
+    image = Dockerfile.read(LAMBDA_IMAGE)
+    assert image.all("FROM") == ["public.ecr.aws/lambda/python:3.12"]
+    assert image.exec_form("CMD") == ["app.handler"]
+    # The base image's own entry point (the runtime interface client) must stay.
+    assert image.all("ENTRYPOINT") == []
+
+
+def test_template_builds_the_lambda_image_from_the_functions_dockerfile() -> None:
+    digits = load_template(REPO / "template.yaml")["Resources"]["DigitsFunction"]
+    properties, metadata = digits["Properties"], digits["Metadata"]
+    assert properties["PackageType"] == "Image"
+    assert not {"Runtime", "Handler", "Layers", "CodeUri"} & set(properties)
+    assert (REPO / metadata["DockerContext"] / metadata["Dockerfile"]).resolve() == LAMBDA_IMAGE
+    assert metadata["DockerTag"]
+    assert properties["ImageConfig"]["Command"] == Dockerfile.read(LAMBDA_IMAGE).exec_form("CMD")
+
+
+@pytest.mark.parametrize("kind", sorted(SAGEMAKER_IMAGES))
+def test_the_image_entry_command_serves_with_the_images_environment(kind: str, tmp_path: Path) -> None:
+    image = Dockerfile.read(SAGEMAKER_IMAGES[kind])
+    function = image.pairs("ARG")["FUNCTION"]
+    program = tmp_path / "program"
+    shutil.copytree(REPO / function, program)  # what COPY ${FUNCTION} /opt/program does
+    port = free_port()
+    env = {
+        name: value.replace("${PATH}", os.environ["PATH"])
+        for name, value in image.env().items()
+        if name != "PATH"
+    }
+    # Only what Docker would change here: the program's path, and the port SageMaker may assign.
+    env.update(PREDICTOR_FUNCTION=str(program), SAGEMAKER_BIND_TO_PORT=str(port))
+    server = ServerProcess(function, env, cwd=program)
+    server.command = [str(REPO / ".venv" / "bin" / image.exec_form("ENTRYPOINT")[0]), *image.exec_form("CMD")]
+    server.port, server.url = port, f"http://{HOST}:{port}"
+    with server, httpx.Client(base_url=server.url, trust_env=False) as client:
+        assert client.get("/ping").status_code == 200
+        assert client.get("/execution-parameters").status_code == 200
+    assert f"Uvicorn running on http://0.0.0.0:{port}" in server.output()
