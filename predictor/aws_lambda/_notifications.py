@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, TypeGuard
+from urllib.parse import unquote_plus
 
 from predictor._log import logger
 from predictor.aws_lambda._s3_files import FileResult, S3Files
@@ -42,9 +43,9 @@ def created_objects(event: dict[str, Any]) -> list[CreatedObject]:
         if not record.event_name.startswith("ObjectCreated:"):
             logger().info("ignored an S3 event that creates no object", extra={"event": record.event_name})
             continue
-        found.append(
-            CreatedObject(record.s3.bucket.name, record.s3.get_object.key, record.s3.get_object.version_id)
-        )
+        created = record.s3.get_object
+        # S3 URL-encodes keys in notifications: "my file.csv" arrives as "my+file.csv".
+        found.append(CreatedObject(record.s3.bucket.name, unquote_plus(created.key), created.version_id))
     return found
 
 

@@ -22,5 +22,6 @@ class S3EventBridge:
         from aws_lambda_powertools.utilities.data_classes import S3EventBridgeNotificationEvent
 
         detail = S3EventBridgeNotificationEvent(event).detail
-        found = CreatedObject(detail.bucket.name, detail.object.key, detail.object.version_id)
+        # The key property URL-decodes; "version-id" is absent on an unversioned bucket.
+        found = CreatedObject(detail.bucket.name, detail.object.key, detail.object.get("version-id"))
         return {"results": [result.summary() for result in run_all(self.files, [found], context)]}
