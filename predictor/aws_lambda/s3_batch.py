@@ -26,17 +26,20 @@ class S3BatchOperations:
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         from aws_lambda_powertools.utilities.data_classes import S3BatchOperationEvent
-        from aws_lambda_powertools.utilities.data_classes.s3_batch_operation_event import (
-            S3BatchOperationResponse,
-            S3BatchOperationResponseRecord,
-        )
 
         parsed = S3BatchOperationEvent(event)
-        response = S3BatchOperationResponse(parsed.invocation_schema_version, parsed.invocation_id, PERMANENT)
+        results = []
         for task in parsed.tasks:
             code, message = self.run(task.s3_bucket, task.s3_key, task.s3_version_id, context)
-            response.add_result(S3BatchOperationResponseRecord(task.task_id, code, message))
-        return response.asdict()
+            results.append({"taskId": task.task_id, "resultCode": code, "resultString": message})
+        # S3 sends one task per invocation today; Powertools' response class insists on exactly
+        # one result, so the answer is built here and stays right if a job ever sends more.
+        return {
+            "invocationSchemaVersion": parsed.invocation_schema_version,
+            "treatMissingKeysAs": PERMANENT,
+            "invocationId": parsed.invocation_id,
+            "results": results,
+        }
 
     def run(self, bucket: str, key: str, version_id: str | None, context: Any) -> tuple[ResultCode, str]:
         """The task's result code and the string S3 puts in the job's completion report."""
