@@ -7,7 +7,7 @@ import sys
 import time
 import traceback
 
-BENCHMARKS = ["http_overhead", "artifact_fetch", "cold_start"]
+BENCHMARKS = ["http_overhead", "artifact_fetch", "cold_start", "sqs_batch", "s3_file"]
 
 
 def run(name: str) -> bool:
