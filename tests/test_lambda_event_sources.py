@@ -8,7 +8,7 @@ import sys
 import textwrap
 
 import pytest
-from aws_events import custom_event, s3_batch, s3_put, scheduled_event, sqs_batch
+from aws_events import custom_event, s3_batch, scheduled_event
 from conftest import EventsAws
 from event_sources import handler_for, item, jsonl, keys, read
 from lambda_events import REPO, LambdaContext

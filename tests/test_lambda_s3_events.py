@@ -183,14 +183,14 @@ def test_a_failed_write_raises_and_writes_no_manifest(events_aws: EventsAws, buc
     events_aws.s3.put_object(Bucket=buckets.inputs, Key="a.jsonl", Body=jsonl(item("a")))
     handler = handler_for("echo", {"OUTPUT_URI": "s3://no-such-bucket-for-results/out/"})
 
-    with pytest.raises(Exception, match="could not write s3://no-such-bucket-for-results/out/a.jsonl.out"):
+    with pytest.raises(Exception, match=r"could not write s3://no-such-bucket-for-results/out/a\.jsonl\.out"):
         run(handler, s3_put(buckets.inputs, "a.jsonl"))
 
 
 def test_predictor_failure_raises_and_writes_nothing(events_aws: EventsAws, buckets: Buckets) -> None:
     events_aws.s3.put_object(Bucket=buckets.inputs, Key="a.jsonl", Body=jsonl(item("a"), item("boom")))
 
-    with pytest.raises(Exception, match="1 of 1 input files failed.*predict raised RuntimeError"):
+    with pytest.raises(Exception, match=r"1 of 1 input files failed.*predict raised RuntimeError"):
         run(handler_for("exc_on_name", buckets.environ), s3_put(buckets.inputs, "a.jsonl"))
     assert keys(events_aws.s3, buckets.outputs) == []
 
