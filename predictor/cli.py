@@ -79,8 +79,12 @@ def _invoke(function: str, event_path: str) -> int:
         event: Any = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"{event_path} is not valid JSON: {exc}") from None
+    from predictor.aws_lambda._clients import write_listeners
+
     predictor_class = load_predictor_class(function)
     handler = LambdaHandler.for_predictor(predictor_class)
+    # The return value goes to stdout; the objects and messages written, to stderr as they go.
+    write_listeners.append(lambda line: print(f"predictor: {line}", file=sys.stderr))
     response = handler(event, LocalContext(predictor_class.name))
     print(json.dumps(response, indent=2))
     return 0
