@@ -7,7 +7,15 @@ import sys
 import time
 import traceback
 
-BENCHMARKS = ["http_overhead", "artifact_fetch", "cold_start", "container_serving", "dynamic_batching"]
+BENCHMARKS = [
+    "http_overhead",
+    "artifact_fetch",
+    "cold_start",
+    "sqs_batch",
+    "s3_file",
+    "container_serving",
+    "dynamic_batching",
+]
 
 
 def run(name: str) -> bool:

@@ -74,7 +74,11 @@ def _invoke(function: str, event_path: str) -> int:
         event: Any = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"{event_path} is not valid JSON: {exc}") from None
-    # Standard output carries the response alone: the function's logs go to standard error.
+    from predictor.aws_lambda._clients import write_listeners
+
+    # Standard output carries the response alone: the function's logs and the objects
+    # and messages an event wrote go to standard error.
+    write_listeners.append(lambda line: print(f"predictor: {line}", file=sys.stderr))
     with contextlib.redirect_stdout(sys.stderr):
         predictor_class = load_predictor_class(function)
         handler = LambdaHandler.for_predictor(predictor_class)

@@ -87,6 +87,28 @@ class Schema:
         examples = self.input_model.model_json_schema().get("examples")
         return {"instances": examples[:1]} if examples else None
 
+    # Single instances, for event paths that validate record by record (S3 files, SQS).
+    # A problem locates its errors as the envelope's would: ["instances", index, field].
+
+    def parse_instance_json(self, data: bytes | str, index: int) -> Any:
+        """Validate one JSON-encoded instance, or raise a 400 (not JSON) or 422 problem."""
+        try:
+            return self.input_model.model_validate_json(data)
+        except ValidationError as exc:
+            raise _instance_problem(exc, index) from None
+
+    def parse_instance(self, value: object, index: int) -> Any:
+        """Validate one already-decoded instance, or raise a 422 problem."""
+        try:
+            return self.input_model.model_validate(value)
+        except ValidationError as exc:
+            raise _instance_problem(exc, index) from None
+
+    def encode_prediction(self, prediction: Any) -> bytes:
+        """One prediction as JSON, encoded as in a response envelope."""
+        serializer = self.output_model.__pydantic_serializer__
+        return serializer.to_json(prediction)
+
 
 def _as_problem(exc: ValidationError) -> ProblemError:
     errors = exc.errors(include_url=False, include_context=False, include_input=False)
@@ -95,6 +117,20 @@ def _as_problem(exc: ValidationError) -> ProblemError:
         return ProblemError(
             problem(400, f"The body is not valid JSON ({invalid_json[0]['msg']}); {ENVELOPE_HINT}")
         )
+    count = len(errors)
+    noun = "field" if count == 1 else "fields"
+    return ProblemError(problem(422, f"{count} {noun} failed validation", errors=field_errors(errors)))
+
+
+def _instance_problem(exc: ValidationError, index: int) -> ProblemError:
+    errors = exc.errors(include_url=False, include_context=False, include_input=False)
+    invalid_json = [error for error in errors if error["type"] == "json_invalid"]
+    if invalid_json:
+        return ProblemError(
+            problem(400, f"Record {index} is not valid JSON ({invalid_json[0]['msg']}); write one object")
+        )
+    for error in errors:
+        error["loc"] = ("instances", index, *error["loc"])
     count = len(errors)
     noun = "field" if count == 1 else "fields"
     return ProblemError(problem(422, f"{count} {noun} failed validation", errors=field_errors(errors)))

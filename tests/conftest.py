@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fault_proxy import FaultProxy
@@ -99,3 +100,23 @@ def s3_env(
     env = {**s3_server.env, "AWS_ENDPOINT_URL_S3": fault_proxy.endpoint_url, **s3_transport}
     _set_aws_env(monkeypatch, env)
     return S3Env(fault_proxy.endpoint_url, env, cache_dir)
+
+
+@dataclass
+class EventsAws:
+    """The moto server as the event paths see it: S3 and SQS through AWS_ENDPOINT_URL."""
+
+    server: MotoServer
+    s3: Any
+    sqs: Any
+
+
+@pytest.fixture
+def events_aws(s3_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[EventsAws]:
+    from predictor.aws_lambda._clients import reset_clients
+
+    _set_aws_env(monkeypatch, {**s3_server.env, "AWS_ENDPOINT_URL": s3_server.endpoint_url})
+    monkeypatch.delenv("AWS_ENDPOINT_URL_S3")
+    reset_clients()
+    yield EventsAws(s3_server, s3_server.s3(), s3_server.client("sqs"))
+    reset_clients()

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_events import sample_events as event_source_samples
 from lambda_events import (
     REPO,
     SAMPLES,
@@ -127,7 +128,7 @@ def test_direct_invocation_returns_predictions(iris: LambdaHandler) -> None:
 def test_every_sample_event_has_an_expected_answer() -> None:
     on_disk = {path.name for path in SAMPLES.glob("*.json")}
 
-    assert on_disk == {*SAMPLE_STATUS, DIRECT_INVOKE_SAMPLE}
+    assert on_disk == {*SAMPLE_STATUS, DIRECT_INVOKE_SAMPLE, *event_source_samples()}
 
 
 def test_sample_events_are_what_the_builders_make() -> None:

@@ -40,7 +40,8 @@ def describe_unrecognised(event: Any) -> str:
         received = f"a JSON {type(event).__name__}"
     return (
         f"Unrecognised event: received {received}; expected an API Gateway, ALB or Function URL "
-        'request, or a direct invocation {"instances": [...]}'
+        "request, an S3 notification, an SQS batch, an EventBridge event, an S3 Batch Operations "
+        'job, or a direct invocation {"instances": [...]}'
     )
 
 

@@ -25,3 +25,9 @@ class UnrecognisedEvent(TypeError):
 
 def request_id(context: Any) -> str:
     return getattr(context, "aws_request_id", None) or uuid.uuid4().hex
+
+
+def remaining_seconds(context: Any) -> float | None:
+    """The invocation's remaining time, or None when the context does not say (a bare local call)."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    return None if remaining is None else float(remaining()) / 1000

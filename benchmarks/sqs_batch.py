@@ -1,0 +1,151 @@
+"""SQS batch of 1,000 single-instance records on the iris model.
+
+project: the Lambda handler's SQS source (validate all, one vectorised predict per
+PREDICTOR_BATCH_SIZE, replies in SendMessageBatch calls of 10). peer: Powertools'
+BatchProcessor with a record handler that validates and predicts record by record, as the
+Powertools docs teach. Two figures:
+- work: validate + predict + encode the replies, no reply transport on either side;
+- end to end: both also send each reply to an SQS queue on a moto server (a fresh queue per
+  round: moto's SendMessageBatch slows as a queue grows), the peer with one SendMessage per record.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks._timing import median, table, versions
+from benchmarks.moto import moto_server
+
+REPO = Path(__file__).resolve().parents[1]
+RECORDS = int(os.environ.get("SQS_BENCH_RECORDS", "1000"))
+ROUNDS = int(os.environ.get("SQS_BENCH_ROUNDS", "5"))
+SETOSA = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
+
+
+def sqs_event(records: int) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "messageId": f"msg-{n}",
+                "receiptHandle": "handle",
+                "body": json.dumps(SETOSA),
+                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1523232000000"},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:requests",
+                "awsRegion": "us-east-1",
+            }
+            for n in range(records)
+        ]
+    }
+
+
+def powertools_handler(queue_url: str | None) -> Any:
+    import boto3
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+    from predictor._loading import load_predictor_class
+
+    iris_class = load_predictor_class(str(REPO / "functions" / "iris"))
+    iris = iris_class()
+    iris.setup(REPO / "functions" / "iris" / "model")
+    features = iris_class.input_model
+    sqs = boto3.session.Session().client("sqs")
+    processor = BatchProcessor(event_type=EventType.SQS)
+
+    def record_handler(record: Any) -> None:
+        instance = features.model_validate_json(record.body)
+        [prediction] = iris.predict([instance])
+        body = {"messageId": record.message_id, "predictions": [prediction.model_dump(mode="json")]}
+        encoded = json.dumps(body)
+        if queue_url is not None:
+            sqs.send_message(QueueUrl=queue_url, MessageBody=encoded)
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
+
+    return handler
+
+
+def project_work(runtime: Any) -> Any:
+    """The SQS source's validate, predict and encode steps, without sending the replies."""
+    from predictor.aws_lambda.sqs import SqsEvent, reply
+
+    source = SqsEvent(runtime)
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        messages = [source.validate(r["messageId"], None, json.loads(r["body"])) for r in event["Records"]]
+        failed = source.predict(messages, "bench")
+        [reply(message) for message in messages]
+        return {"batchItemFailures": sorted(failed)}
+
+    return handler
+
+
+def timed(cases: dict[str, Any], event: dict[str, Any], before_round: Any = None) -> dict[str, list[float]]:
+    seconds: dict[str, list[float]] = {name: [] for name in cases}
+    names = list(cases)
+    for round_number in range(ROUNDS):
+        for name in names[round_number % 2 :] + names[: round_number % 2]:
+            handler = cases[name](before_round() if before_round else None)
+            start = time.perf_counter()
+            answer = handler(event, None)
+            seconds[name].append(time.perf_counter() - start)
+            assert answer == {"batchItemFailures": []}, answer
+    return seconds
+
+
+def main() -> None:
+    with moto_server() as env:
+        os.environ.update(env)
+        import boto3
+
+        from predictor._loading import load_predictor_class
+        from predictor.aws_lambda import LambdaHandler
+        from predictor.runtime import Runtime
+
+        sqs = boto3.session.Session().client("sqs")
+        iris_class = load_predictor_class(str(REPO / "functions" / "iris"))
+        event = sqs_event(RECORDS)
+        work_runtime = Runtime(iris_class, environ={"OUTPUT_URI": "s3://unused/"})
+        work_runtime.start()
+        work = timed(
+            {
+                "project": lambda _: project_work(work_runtime),
+                "powertools": lambda _: powertools_handler(None),
+            },
+            event,
+        )
+        queues = iter(range(1_000_000))
+
+        def fresh_queue() -> str:
+            url: str = sqs.create_queue(QueueName=f"replies-{next(queues)}")["QueueUrl"]
+            return url
+
+        def project(queue: str) -> Any:
+            runtime = Runtime(iris_class, environ={"OUTPUT_URI": queue})
+            runtime.start()
+            return LambdaHandler(runtime)
+
+        end_to_end = timed({"project": project, "powertools": powertools_handler}, event, fresh_queue)
+    rows = []
+    for label, seconds in (("work", work), ("end to end, moto SQS", end_to_end)):
+        ratios = [base / ours for ours, base in zip(seconds["project"], seconds["powertools"], strict=True)]
+        rows.append(
+            [
+                label,
+                f"{RECORDS / median(seconds['project']):,.0f}",
+                f"{RECORDS / median(seconds['powertools']):,.0f}",
+                f"{median(ratios):.1f}x",
+            ]
+        )
+    print(table(["figure", "project records/s", "Powertools records/s", "ratio"], rows))
+    print(f"{RECORDS} records a batch, median of {ROUNDS} interleaved rounds; target: work ratio >= 10x")
+    print(versions("aws-lambda-powertools", "boto3", "moto", "onnxruntime", "pydantic"))

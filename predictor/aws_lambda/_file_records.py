@@ -1,0 +1,145 @@
+"""The records of an input file, read as a stream of chunks: JSON Lines, CSV or one envelope.
+
+Each record comes out as JSON text to validate (`bytes`), a decoded value to validate
+(`Decoded`), or the problem that already answers it (a line too long, not UTF-8, not a row).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from predictor import problems
+from predictor.problems import Problem, ProblemError
+from predictor.schema import Schema
+
+FORMS = (
+    "JSON Lines (.jsonl or .ndjson, one instance per line), CSV (.csv, a header row naming the "
+    'input fields) or a request envelope (.json, {"instances": [...]})'
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    value: object
+
+
+Record = bytes | Decoded | Problem
+
+
+class BadObject(ValueError):
+    """The object as a whole cannot be read as input; retrying will not help."""
+
+
+def file_format(key: str) -> str:
+    lowered = key.lower()
+    for suffix, form in ((".jsonl", "jsonl"), (".ndjson", "jsonl"), (".csv", "csv"), (".json", "json")):
+        if lowered.endswith(suffix):
+            return form
+    raise BadObject(f"{key!r} is not a supported input; name it for its form: {FORMS}")
+
+
+def records(form: str, chunks: Iterable[bytes], schema: Schema) -> Iterator[Record]:
+    max_bytes = schema.limits.max_body_bytes
+    if form == "jsonl":
+        return (line if line is not None else _too_long(max_bytes) for line in lines(chunks, max_bytes))
+    if form == "csv":
+        return csv_records(lines(chunks, max_bytes), max_bytes)
+    return envelope_records(chunks, schema)
+
+
+def lines(chunks: Iterable[bytes], max_bytes: int) -> Iterator[bytes | None]:
+    """Non-blank lines without their line ending; None for a line over `max_bytes`, which is
+    skipped without being held in memory."""
+    pending = b""
+    skipping = False
+    for chunk in chunks:
+        if skipping:
+            end = chunk.find(b"\n")
+            if end < 0:
+                continue
+            skipping, chunk = False, chunk[end + 1 :]
+        parts = (pending + chunk).split(b"\n")
+        pending = parts.pop()
+        for line in parts:
+            if len(line) > max_bytes:
+                yield None
+            elif line.strip():
+                yield line.rstrip(b"\r")
+        if len(pending) > max_bytes:
+            yield None
+            pending, skipping = b"", True
+    if pending.strip():
+        yield pending.rstrip(b"\r")
+
+
+def _too_long(max_bytes: int) -> Problem:
+    return problems.problem(
+        413, f"The record is over {max_bytes} bytes (PREDICTOR_MAX_BODY_BYTES); split or shorten it"
+    )
+
+
+def csv_records(rows: Iterator[bytes | None], max_bytes: int) -> Iterator[Record]:
+    """One record per line after the header; a quoted field may not span lines."""
+    header_line = next(rows, None)
+    if header_line is None:
+        return
+    try:
+        header = _row(header_line.decode("utf-8-sig"))
+    except (UnicodeDecodeError, csv.Error):
+        raise BadObject("the CSV header row is not UTF-8 text naming the input fields") from None
+    for line in rows:
+        if line is None:
+            yield _too_long(max_bytes)
+            continue
+        try:
+            values = _row(line.decode())
+        except UnicodeDecodeError:
+            yield problems.problem(400, "The row is not UTF-8 text; save the file as UTF-8")
+            continue
+        except csv.Error as exc:
+            yield problems.problem(400, f"The row is not CSV ({exc}); quote fields with commas or quotes")
+            continue
+        if len(values) != len(header):
+            yield problems.problem(
+                400,
+                f"The row has {len(values)} values but the header names {len(header)} columns "
+                f"({', '.join(header)}); give every row one value per column",
+            )
+            continue
+        # An empty cell is a missing value: the field's default applies, or it is reported missing.
+        yield Decoded({name: value for name, value in zip(header, values, strict=True) if value != ""})
+
+
+def _row(text: str) -> list[str]:
+    return next(csv.reader([text], strict=True))
+
+
+def envelope_records(chunks: Iterable[bytes], schema: Schema) -> Iterator[Record]:
+    """The instances of one request envelope; one problem if the file is not an envelope."""
+    body = bytearray()
+    for chunk in chunks:
+        body += chunk
+        if len(body) > schema.limits.max_body_bytes:
+            raise BadObject(
+                f"the .json envelope is over {schema.limits.max_body_bytes} bytes "
+                "(PREDICTOR_MAX_BODY_BYTES); write large inputs as JSON Lines (.jsonl), one instance per line"
+            )
+    try:
+        envelope = json.loads(body)
+    except (UnicodeDecodeError, ValueError) as exc:
+        yield problems.problem(400, f'The file is not valid JSON ({exc}); send {{"instances": [...]}}')
+        return
+    instances = envelope.get("instances") if isinstance(envelope, dict) else None
+    if isinstance(instances, list) and instances:
+        for instance in instances:
+            yield Decoded(instance)
+        return
+    try:
+        schema.parse_object(envelope)
+    except ProblemError as exc:
+        yield exc.problem
+    else:  # pragma: no cover - a valid envelope always has a non-empty instances list
+        raise AssertionError("unreachable")

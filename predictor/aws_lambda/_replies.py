@@ -1,0 +1,86 @@
+"""Replies to SQS messages: `<prefix><messageId>.json` objects, or messages on a reply queue."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from predictor._log import logger
+from predictor.aws_lambda._clients import client
+from predictor.aws_lambda._s3_output import put_json
+from predictor.aws_lambda._settings import Output, QueueUrl
+
+# SQS takes at most 10 entries and 256 KiB per SendMessageBatch.
+BATCH_ENTRIES = 10
+BATCH_BYTES = 256 * 1024
+WRITERS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    message_id: str
+    group_id: str | None
+    body: bytes
+
+
+def deliver(output: Output, replies: list[Reply]) -> set[str]:
+    """Write every reply; the message ids whose reply could not be written."""
+    if not replies:
+        return set()
+    if isinstance(output, QueueUrl):
+        batches = _batches(replies)
+        send = _sender(output)
+    else:
+        batches = [[reply] for reply in replies]
+        s3 = client("s3")
+
+        def send(batch: list[Reply]) -> set[str]:
+            reply = batch[0]
+            try:
+                put_json(s3, output.bucket, f"{output.prefix}{reply.message_id}.json", reply.body)
+            except Exception:
+                logger().exception("could not write a reply", extra={"message_id": reply.message_id})
+                return {reply.message_id}
+            return set()
+
+    with ThreadPoolExecutor(min(WRITERS, len(batches)), thread_name_prefix="predictor-reply") as pool:
+        return set().union(*pool.map(send, batches))
+
+
+def _batches(replies: list[Reply]) -> list[list[Reply]]:
+    batches: list[list[Reply]] = []
+    size = BATCH_BYTES
+    for reply in replies:
+        if len(batches[-1] if batches else ()) == BATCH_ENTRIES or size + len(reply.body) > BATCH_BYTES:
+            batches.append([])
+            size = 0
+        batches[-1].append(reply)
+        size += len(reply.body)
+    return batches
+
+
+def _sender(queue: QueueUrl) -> Callable[[list[Reply]], set[str]]:
+    sqs = client("sqs")
+
+    def send(batch: list[Reply]) -> set[str]:
+        entries = []
+        for number, reply in enumerate(batch):
+            entry = {"Id": str(number), "MessageBody": reply.body.decode()}
+            if queue.fifo:
+                # The source message id makes a redelivered reply a duplicate SQS drops.
+                entry["MessageGroupId"] = reply.group_id or "predictions"
+                entry["MessageDeduplicationId"] = reply.message_id
+            entries.append(entry)
+        try:
+            response = sqs.send_message_batch(QueueUrl=queue.url, Entries=entries)
+        except Exception:
+            logger().exception("could not send replies", extra={"queue": queue.url})
+            return {reply.message_id for reply in batch}
+        failed = {batch[int(entry["Id"])].message_id for entry in response.get("Failed", [])}
+        if failed:
+            logger().error("replies refused by SQS", extra={"failed": json.dumps(response["Failed"])})
+        return failed
+
+    return send

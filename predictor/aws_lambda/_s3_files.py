@@ -1,0 +1,202 @@
+"""One S3 input file in, `<OUTPUT_URI><key>.out` and then `.manifest.json` out, streamed in chunks."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from predictor import problems
+from predictor._log import logger
+from predictor.aws_lambda._batches import run_chunk
+from predictor.aws_lambda._clients import client
+from predictor.aws_lambda._file_records import BadObject, Decoded, Record, file_format, records
+from predictor.aws_lambda._s3_output import MultipartOutput, put_json
+from predictor.aws_lambda._settings import OUTPUT_URI_HINT, EventSettings, S3Prefix
+from predictor.aws_lambda._source import remaining_seconds, request_id
+from predictor.problems import Problem, ProblemError
+from predictor.runtime import Runtime
+
+READ_BYTES = 1024 * 1024
+# Kept back from the invocation's remaining time to abort the upload and report.
+RESERVE_S = 2.0
+
+
+class OutOfTime(Exception):
+    """The file cannot finish before the invocation times out."""
+
+
+class NotConfigured(ValueError):
+    """Results have nowhere to go: OUTPUT_URI is missing or not an S3 prefix."""
+
+
+@dataclass(frozen=True)
+class FileResult:
+    input: str
+    output: str | None = None
+    manifest: str | None = None
+    records: int = 0
+    predicted: int = 0
+    invalid: int = 0
+    skipped: str | None = None
+
+    def summary(self) -> dict[str, Any]:
+        return {key: value for key, value in asdict(self).items() if value is not None}
+
+
+class S3Files:
+    def __init__(self, runtime: Runtime, settings: EventSettings) -> None:
+        self.runtime = runtime
+        self.settings = settings
+
+    def output_prefix(self) -> S3Prefix:
+        if not isinstance(self.settings.output, S3Prefix):
+            raise NotConfigured(f"S3 files need somewhere to write their results; {OUTPUT_URI_HINT}")
+        return self.settings.output
+
+    def process(self, bucket: str, key: str, version_id: str | None, context: Any) -> FileResult:
+        """Predict every record of s3://bucket/key. Raises BadObject (retrying cannot help),
+        NotConfigured, or anything else for a failure worth retrying; never writes a manifest
+        for output that is not complete."""
+        input_uri = f"s3://{bucket}/{key}"
+        out = self.output_prefix()
+        if bucket == out.bucket and key.startswith(out.prefix):
+            logger().warning(
+                "input is under OUTPUT_URI; skipped so results cannot trigger more runs",
+                extra={"input": input_uri},
+            )
+            return FileResult(input_uri, skipped=f"{input_uri} is under OUTPUT_URI {out.uri()}")
+        form = file_format(key)
+        reason = self.runtime.not_ready_reason()
+        if reason is not None:
+            raise RuntimeError(f"Not ready: {reason}")
+        started = time.monotonic()
+        clock = Clock(started, remaining_seconds(context), input_uri)
+        clock.check(0, 0, 1)
+        s3 = client("s3")
+        try:
+            extra = {"VersionId": version_id} if version_id else {}
+            response = s3.get_object(Bucket=bucket, Key=key, **extra)
+        except s3.exceptions.NoSuchKey:
+            raise BadObject(f"{input_uri} does not exist (deleted since the event was sent?)") from None
+        size = int(response["ContentLength"])
+        stream = Stream(response["Body"])
+        output = MultipartOutput(s3, out.bucket, f"{out.prefix}{key}.out", "application/x-ndjson")
+        try:
+            counts = self._predict(
+                records(form, stream.chunks(), self.runtime.schema),
+                output,
+                lambda records: clock.check(records, stream.read, size),
+                request_id(context),
+            )
+            output.complete()
+        except BaseException:
+            output.abort()
+            raise
+        finally:
+            stream.close()
+        result = FileResult(input_uri, output.uri, out.uri(f"{key}.manifest.json"), *counts)
+        manifest = {
+            "input": input_uri,
+            "input_etag": str(response.get("ETag", "")).strip('"'),
+            "input_version_id": response.get("VersionId"),
+            "output": output.uri,
+            "records": result.records,
+            "predicted": result.predicted,
+            "invalid": result.invalid,
+            "model": {
+                "name": self.runtime.predictor_class.name,
+                "version": self.runtime.predictor_class.version,
+            },
+            "seconds": round(time.monotonic() - started, 3),
+        }
+        put_json(s3, out.bucket, f"{out.prefix}{key}.manifest.json", json.dumps(manifest).encode())
+        return result
+
+    def _predict(
+        self, found: Iterator[Record], output: MultipartOutput, progress: Any, rid: str
+    ) -> tuple[int, int, int]:
+        schema, batch_size = self.runtime.schema, self.settings.batch_size
+        total = predicted = 0
+        slots: list[bytes | None] = []  # a problem line, or None where a prediction goes
+        valid: list[Any] = []
+
+        def flush() -> None:
+            nonlocal predicted
+            answers: list[Any] | Problem = run_chunk(self.runtime, valid, rid) if valid else []
+            shared = problem_line(answers) if isinstance(answers, Problem) else None
+            predictions = iter(answers if isinstance(answers, list) else ())
+            lines = []
+            for slot in slots:
+                if slot is not None:
+                    lines.append(slot)
+                elif shared is not None:
+                    lines.append(shared)
+                else:
+                    lines.append(b'{"prediction":' + schema.encode_prediction(next(predictions)) + b"}\n")
+                    predicted += 1
+            output.write(b"".join(lines))
+            slots.clear()
+            valid.clear()
+            progress(total)
+
+        for record in found:
+            try:
+                if isinstance(record, bytes):
+                    valid.append(schema.parse_instance_json(record, total))
+                elif isinstance(record, Decoded):
+                    valid.append(schema.parse_instance(record.value, total))
+                else:
+                    raise ProblemError(record)
+                slots.append(None)
+            except ProblemError as exc:
+                slots.append(problem_line(exc.problem))
+            total += 1
+            if len(slots) >= batch_size:
+                flush()
+        flush()
+        return total, predicted, total - predicted
+
+
+def problem_line(problem: Problem) -> bytes:
+    return b'{"problem":' + problems.encode(problem) + b"}\n"
+
+
+class Stream:
+    """An S3 body read in chunks, counting what was read."""
+
+    def __init__(self, body: Any) -> None:
+        self.body = body
+        self.read = 0
+
+    def chunks(self) -> Iterator[bytes]:
+        while chunk := self.body.read(READ_BYTES):
+            self.read += len(chunk)
+            yield chunk
+
+    def close(self) -> None:
+        self.body.close()
+
+
+@dataclass
+class Clock:
+    started: float
+    remaining: float | None
+    input_uri: str
+
+    def check(self, records: int, read: int, size: int) -> None:
+        """Fail early when, at the rate so far, the rest of the file cannot finish in time."""
+        if self.remaining is None:
+            return
+        elapsed = time.monotonic() - self.started
+        left = self.remaining - elapsed - RESERVE_S
+        needed = (size - read) * elapsed / read if read else 0.0
+        if left <= 0 or needed > left:
+            raise OutOfTime(
+                f"stopped {self.input_uri} after {records} records ({read} of {size} bytes read) in "
+                f"{elapsed:.1f} s: the rest needs about {needed:.0f} s more and {max(left, 0):.1f} s "
+                "remain; raise the function's timeout (up to 900 s), or split the input into smaller "
+                "objects and run them through S3 Batch Operations"
+            )

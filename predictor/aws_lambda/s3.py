@@ -1,0 +1,23 @@
+"""S3 notifications sent straight to the function: `Records[].eventSource == "aws:s3"`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from predictor.aws_lambda._notifications import created_objects, is_s3_notification, run_all
+from predictor.aws_lambda._s3_files import S3Files
+from predictor.aws_lambda._settings import EventSettings
+from predictor.runtime import Runtime
+
+
+class S3Notification:
+    def __init__(self, runtime: Runtime) -> None:
+        self.files = S3Files(runtime, EventSettings.from_environ(runtime.environ))
+
+    @staticmethod
+    def infer(event: dict[str, Any]) -> bool:
+        return is_s3_notification(event)
+
+    def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        results = run_all(self.files, created_objects(event), context)
+        return {"results": [result.summary() for result in results]}

@@ -1,0 +1,27 @@
+"""S3 "Object Created" events delivered by EventBridge (the bucket's EventBridge notifications on)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from predictor.aws_lambda._notifications import CreatedObject, run_all
+from predictor.aws_lambda._s3_files import S3Files
+from predictor.aws_lambda._settings import EventSettings
+from predictor.runtime import Runtime
+
+
+class S3EventBridge:
+    def __init__(self, runtime: Runtime) -> None:
+        self.files = S3Files(runtime, EventSettings.from_environ(runtime.environ))
+
+    @staticmethod
+    def infer(event: dict[str, Any]) -> bool:
+        return event.get("source") == "aws.s3" and event.get("detail-type") == "Object Created"
+
+    def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        from aws_lambda_powertools.utilities.data_classes import S3EventBridgeNotificationEvent
+
+        detail = S3EventBridgeNotificationEvent(event).detail
+        # The key property URL-decodes; "version-id" is absent on an unversioned bucket.
+        found = CreatedObject(detail.bucket.name, detail.object.key, detail.object.get("version-id"))
+        return {"results": [result.summary() for result in run_all(self.files, [found], context)]}

@@ -1,0 +1,57 @@
+"""Every event-source sample in events/ runs through `predictor invoke` against moto, printing its
+answer on stdout and what it wrote on stderr."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+from aws_events import SAMPLE_BUCKET, SAMPLE_KEY, SAMPLES, SETOSA, sample_events
+from conftest import EventsAws
+from lambda_events import REPO
+from s3_server import clean_environ
+
+PREDICTOR_CLI = REPO / ".venv" / "bin" / "predictor"
+
+
+def test_event_source_samples_are_what_the_builders_make() -> None:
+    for name, event in sample_events().items():
+        assert json.loads((SAMPLES / name).read_text()) == event, f"regenerate events/{name}"
+
+
+@pytest.mark.parametrize("sample", sorted(sample_events()))
+def test_event_source_sample_runs_through_the_cli(events_aws: EventsAws, sample: str) -> None:
+    existing = {bucket["Name"] for bucket in events_aws.s3.list_buckets()["Buckets"]}
+    if SAMPLE_BUCKET not in existing:
+        events_aws.s3.create_bucket(Bucket=SAMPLE_BUCKET)
+    events_aws.s3.put_object(Bucket=SAMPLE_BUCKET, Key=SAMPLE_KEY, Body=json.dumps(SETOSA).encode() + b"\n")
+    outputs = events_aws.server.create_bucket()
+    env = clean_environ(
+        **events_aws.server.env,
+        AWS_ENDPOINT_URL=events_aws.server.endpoint_url,
+        OUTPUT_URI=f"s3://{outputs}/results/",
+    )
+
+    finished = subprocess.run(
+        [str(PREDICTOR_CLI), "invoke", "functions/iris", f"events/{sample}"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert finished.returncode == 0, finished.stderr
+    answer = json.loads(finished.stdout)
+    if sample.startswith("s3-batch"):
+        assert [result["resultCode"] for result in answer["results"]] == ["Succeeded"]
+    elif "sqs" in sample:
+        assert answer == {"batchItemFailures": []}
+    if sample == "eventbridge-scheduled.json":
+        assert answer == {"status": "ready"}
+    elif sample == "s3-test-event-via-sqs.json":
+        assert "predictor: wrote" not in finished.stderr
+    else:
+        assert f"predictor: wrote s3://{outputs}/results/" in finished.stderr
