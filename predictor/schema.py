@@ -2,20 +2,36 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError, create_model
+from pydantic_core import ErrorDetails, from_json
 
+from predictor.contract import ContractError
+from predictor.finite import fields_to_walk, may_hide_non_finite, non_finite, refusing_inf_nan
 from predictor.limits import Limits
 from predictor.problems import ProblemError, field_errors, problem
 
 ENVELOPE_HINT = 'send a JSON object {"instances": [ ... ]}'
+# Every error body stays small whatever the input: list this many field errors, count the rest.
+MAX_LISTED_ERRORS = 100
+# The shortest envelope, `{"instances":[]}`; each instance adds at least a value and a comma.
+_EMPTY_ENVELOPE_BYTES = 16
+NON_FINITE = "Input should be a finite number; JSON has no Infinity or NaN"
 
 
 class Schema:
     """Request and response envelopes built from a predictor's input and output models."""
 
-    def __init__(self, input_model: type[BaseModel], output_model: type[BaseModel], limits: Limits) -> None:
+    def __init__(
+        self,
+        input_model: type[BaseModel],
+        output_model: type[BaseModel],
+        limits: Limits,
+        *,
+        allow_inf_nan: bool = False,
+    ) -> None:
         self.input_model = input_model
         self.output_model = output_model
         self.limits = limits
@@ -33,7 +49,14 @@ class Schema:
                 Field(description="One prediction per instance, in request order"),
             ),
         )
-        self._instances = TypeAdapter(list[input_model])  # type: ignore[valid-type]
+        # What the published schema says is what validation accepts: strict JSON types (no
+        # `true` or "1.5" for a number, though an integer still is one), finite numbers.
+        validated = input_model if allow_inf_nan else refusing_inf_nan(input_model)
+        self._request_validator: type[BaseModel] = create_model(
+            f"{input_model.__name__}Request",
+            instances=(list[validated], Field(min_length=1)),  # type: ignore[valid-type]
+        )
+        self._walked_fields = [] if allow_inf_nan else fields_to_walk(input_model)
         self._predictions = TypeAdapter(list[output_model])  # type: ignore[valid-type]
 
     def check_size(self, body_bytes: int) -> None:
@@ -49,23 +72,53 @@ class Schema:
     def parse_json(self, body: bytes | str) -> list[Any]:
         """Validate a JSON request body into input instances, or raise a 400/413/422 problem."""
         self.check_size(len(body))
+        return self._validate_json(body)
+
+    def parse_object(self, envelope: object) -> list[Any]:
+        """Validate a decoded envelope (direct invoke, events) the same way, as the JSON it came as."""
         try:
-            envelope = self.request_model.model_validate_json(body)
+            body = json.dumps(envelope)
+        except (TypeError, ValueError, RecursionError) as exc:
+            detail = f"The request is not JSON data ({exc}); {ENVELOPE_HINT}"
+            raise ProblemError(problem(400, detail)) from None
+        return self._validate_json(body)
+
+    def _validate_json(self, body: bytes | str) -> list[Any]:
+        if len(body) > 2 * self.limits.max_instances + _EMPTY_ENVELOPE_BYTES:
+            # Long enough to hold too many instances: count them before validating any.
+            self._count_before_validating(body)
+        try:
+            envelope = self._request_validator.model_validate_json(body, strict=True)
         except ValidationError as exc:
             raise _as_problem(exc) from None
         instances: list[Any] = envelope.instances  # type: ignore[attr-defined]
         self.check_count(len(instances))
+        if self._walked_fields:
+            self._refuse_nested_non_finite(instances)
         return instances
 
-    def parse_object(self, envelope: object) -> list[Any]:
-        """Validate an already-decoded envelope (direct invoke, events) the same way."""
+    def _count_before_validating(self, body: bytes | str) -> None:
         try:
-            parsed = self.request_model.model_validate(envelope)
-        except ValidationError as exc:
-            raise _as_problem(exc) from None
-        instances: list[Any] = parsed.instances  # type: ignore[attr-defined]
-        self.check_count(len(instances))
-        return instances
+            envelope = from_json(body)
+        except ValueError:
+            return  # validation reports what is wrong with it
+        if isinstance(envelope, dict) and isinstance(envelope.get("instances"), list):
+            self.check_count(len(envelope["instances"]))
+
+    def _refuse_nested_non_finite(self, instances: list[Any]) -> None:
+        errors: list[ErrorDetails] = [
+            {
+                "type": "finite_number",
+                "loc": ("instances", index, name, *at),
+                "msg": NON_FINITE,
+                "input": None,
+            }
+            for index, instance in enumerate(instances)
+            for name in self._walked_fields
+            for at in non_finite(getattr(instance, name))
+        ]
+        if errors:
+            raise _validation_problem(errors)
 
     def check_count(self, count: int) -> None:
         if count > self.limits.max_instances:
@@ -78,14 +131,29 @@ class Schema:
             )
 
     def encode(self, predictions: list[Any]) -> bytes:
-        return b'{"predictions":' + self._predictions.dump_json(predictions) + b"}"
+        encoded = self._predictions.dump_json(predictions)
+        if may_hide_non_finite(encoded):
+            refuse_non_finite_output(predictions)
+        return b'{"predictions":' + encoded + b"}"
 
     def dump(self, predictions: list[Any]) -> dict[str, Any]:
+        refuse_non_finite_output(predictions)
         return {"predictions": self._predictions.dump_python(predictions, mode="json")}
 
     def example_request(self) -> dict[str, Any] | None:
         examples = self.input_model.model_json_schema().get("examples")
         return {"instances": examples[:1]} if examples else None
+
+
+def refuse_non_finite_output(predictions: list[Any]) -> None:
+    """A predictor returning inf or nan breaks its contract: the response could not say it in JSON."""
+    for location in non_finite(predictions):
+        index, *field = location
+        where = ".".join(map(str, field)) or "the prediction"
+        raise ContractError(
+            f"prediction {index} holds a non-finite number at {where}; JSON has no Infinity or NaN, "
+            "so return finite numbers (or None where the output model allows it)"
+        )
 
 
 def _as_problem(exc: ValidationError) -> ProblemError:
@@ -95,6 +163,13 @@ def _as_problem(exc: ValidationError) -> ProblemError:
         return ProblemError(
             problem(400, f"The body is not valid JSON ({invalid_json[0]['msg']}); {ENVELOPE_HINT}")
         )
+    return _validation_problem(errors)
+
+
+def _validation_problem(errors: list[ErrorDetails]) -> ProblemError:
     count = len(errors)
-    noun = "field" if count == 1 else "fields"
-    return ProblemError(problem(422, f"{count} {noun} failed validation", errors=field_errors(errors)))
+    detail = f"{count} field failed validation" if count == 1 else f"{count} fields failed validation"
+    if count > MAX_LISTED_ERRORS:
+        detail += f"; the first {MAX_LISTED_ERRORS} are listed"
+    listed = field_errors(errors[:MAX_LISTED_ERRORS])
+    return ProblemError(problem(422, detail, errors=listed))
