@@ -62,12 +62,15 @@ def _serve(function: str, host: str, port: int) -> int:
 
     from predictor.runtime import started_runtime
     from predictor.server.app import create_app
+    from predictor.server.settings import ServerSettings, guarded, uvicorn_options
 
+    settings = ServerSettings.from_environ()
     runtime = started_runtime(load_predictor_class(function))
     if runtime.failure:
         print(f"predictor: not ready, /health answers 503: {runtime.failure}", file=sys.stderr)
     # The app's lifespan runs teardown: uvicorn re-raises SIGTERM after shutdown.
-    uvicorn.run(create_app(runtime), host=host, port=port, log_level="info")
+    app = guarded(create_app(runtime), runtime.schema, settings)
+    uvicorn.run(app, host=host, port=port, log_level="info", **uvicorn_options(settings))
     return 0
 
 
@@ -79,6 +82,8 @@ def _invoke(function: str, event_path: str) -> int:
         event: Any = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"{event_path} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ValueError(f"{event_path} is nested too deeply to be an event") from None
     predictor_class = load_predictor_class(function)
     handler = LambdaHandler.for_predictor(predictor_class)
     response = handler(event, LocalContext(predictor_class.name))

@@ -18,6 +18,7 @@ from predictor import problems
 from predictor._log import logger
 from predictor.problems import PROBLEM_JSON, Problem
 from predictor.runtime import Reply, Runtime
+from predictor.server.body_limit import ANSWERED
 from predictor.server.head import HeadAsGet
 
 ROUTES = "POST /predict, GET /health, GET /metadata, GET /docs, GET /openapi.json"
@@ -46,8 +47,10 @@ def create_app(runtime: Runtime, *, inline: bool = False) -> FastAPI:
         try:
             body = await request.body()
         except ClientDisconnect:
-            # Nobody is left to answer: one line, no traceback (it is the client's doing, not ours).
-            logger().info("client disconnected before sending the whole body", extra=_client(request))
+            # Nobody is left to answer: one line, no traceback (it is the client's doing, not ours),
+            # unless the body limits answered and logged already.
+            if not request.scope.get(ANSWERED):
+                logger().info("client disconnected before sending the whole body", extra=_client(request))
             return Response(status_code=400)
         content_type = request.headers.get("content-type")
         request_id = _request_id(request)
