@@ -1,0 +1,184 @@
+"""The shared envelopes in-process: counting, error size, locations and non-finite numbers."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from pydantic import BaseModel, ConfigDict, Field
+
+from predictor import Limits
+from predictor.contract import ContractError
+from predictor.problems import ProblemError, json_pointer
+from predictor.schema import MAX_LISTED_ERRORS, Schema
+
+
+class Item(BaseModel):
+    x: float = Field(gt=0)
+    name: str
+
+
+class Out(BaseModel):
+    score: float | None
+    label: str = "a"
+
+
+class Loose(BaseModel):
+    model_config = ConfigDict(ser_json_inf_nan="constants")
+    score: float
+
+
+LIMITS = Limits(max_body_bytes=10_000, max_instances=5)
+SCHEMA = Schema(Item, Out, LIMITS)
+
+
+def refused(body: str | bytes, schema: Schema = SCHEMA) -> dict[str, Any]:
+    with pytest.raises(ProblemError) as raised:
+        schema.parse_json(body)
+    return raised.value.problem.model_dump(exclude_none=True)
+
+
+def envelope(count: int, item: Any) -> str:
+    return json.dumps({"instances": [item] * count}, separators=(",", ":"))
+
+
+def test_a_body_at_the_byte_limit_is_parsed_and_one_byte_more_is_413() -> None:
+    item = {"x": 1, "name": ""}
+    body = envelope(1, item)
+    item["name"] = "n" * (LIMITS.max_body_bytes - len(body))
+    exact = envelope(1, item)
+
+    assert len(SCHEMA.parse_json(exact)) == 1
+    problem = refused(exact + " ")
+    assert problem["status"] == 413
+    assert problem["detail"].startswith(f"The body is {LIMITS.max_body_bytes + 1} bytes, over the limit of")
+
+
+@pytest.mark.parametrize("count", [6, 7, 100])
+def test_empty_instances_over_the_count_limit_are_counted_before_validation(count: int) -> None:
+    problem = refused(envelope(count, {}))
+
+    assert problem["status"] == 413
+    assert problem["detail"] == (
+        f"The request has {count} instances, over the limit of 5; split them across requests"
+    )
+
+
+def test_the_shortest_envelope_over_the_count_limit_is_still_counted_first() -> None:
+    # `{"instances":[0,0,0,0,0,0]}`: the fewest bytes six instances can take.
+    problem = refused('{"instances":[0,0,0,0,0,0]}')
+
+    assert problem["status"] == 413
+
+
+def test_instances_within_the_count_limit_get_their_field_errors() -> None:
+    problem = refused(envelope(5, {}))
+
+    assert problem["status"] == 422
+    assert problem["detail"] == "10 fields failed validation"
+
+
+@pytest.mark.parametrize("body", ['{"instances": 3}', '"text"', "[1,2]", '{"instances": "x"}'])
+def test_an_envelope_that_cannot_be_counted_is_left_to_validation(body: str) -> None:
+    schema = Schema(Item, Out, Limits(max_instances=1))
+
+    assert refused(body, schema)["status"] == 422
+
+
+def test_an_unparsable_long_body_is_a_400_not_a_count() -> None:
+    problem = refused('{"instances": [' + "{}," * 50)
+
+    assert problem["status"] == 400
+    assert problem["detail"].startswith("The body is not valid JSON (")
+
+
+def test_field_errors_beyond_the_cap_are_counted_not_listed() -> None:
+    schema = Schema(Item, Out, Limits(max_instances=1000))
+
+    problem = refused(envelope(51, {}), schema)
+
+    assert problem["detail"] == f"102 fields failed validation; the first {MAX_LISTED_ERRORS} are listed"
+    assert len(problem["errors"]) == MAX_LISTED_ERRORS
+    assert problem["errors"][-1]["loc"] == ["instances", 49, "name"]
+
+
+def test_one_field_error_is_worded_in_the_singular() -> None:
+    problem = refused('{"instances": [{"x": 1}]}')
+
+    assert problem["detail"] == "1 field failed validation"
+    assert problem["errors"] == [
+        {
+            "loc": ["instances", 0, "name"],
+            "pointer": "#/instances/0/name",
+            "message": "Field required",
+            "type": "missing",
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("location", "pointer"),
+    [((), "#"), (("instances",), "#/instances"), (("a/b", 0, "c~d"), "#/a~1b/0/c~0d")],
+)
+def test_locations_are_json_pointer_fragments(location: tuple[str | int, ...], pointer: str) -> None:
+    assert json_pointer(location) == pointer
+
+
+def test_parse_object_validates_as_the_json_it_came_as() -> None:
+    assert SCHEMA.parse_object({"instances": [{"x": 2, "name": "a"}]})[0].x == 2.0
+    with pytest.raises(ProblemError) as problem:
+        SCHEMA.parse_object({"instances": [{"x": True, "name": "a"}]})
+    assert problem.value.problem.errors is not None
+    assert problem.value.problem.errors[0].type == "float_type"
+
+
+def test_parse_object_refuses_what_is_not_json_data() -> None:
+    with pytest.raises(ProblemError) as raised:
+        SCHEMA.parse_object({"instances": [{"x": {1, 2}, "name": "a"}]})
+
+    assert raised.value.problem.status == 400
+    assert raised.value.problem.detail.startswith("The request is not JSON data (")
+
+
+def test_finite_predictions_encode_and_dump_alike() -> None:
+    predictions = [Out(score=0.5), Out(score=None, label="null")]
+
+    assert (
+        SCHEMA.encode(predictions)
+        == b'{"predictions":[{"score":0.5,"label":"a"},{"score":null,"label":"null"}]}'
+    )
+    assert SCHEMA.dump(predictions) == json.loads(SCHEMA.encode(predictions))
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan")])
+def test_non_finite_predictions_break_the_contract_on_both_encoders(value: float) -> None:
+    predictions = [Out(score=1.0), Out(score=value)]
+    message = "prediction 1 holds a non-finite number at score; JSON has no Infinity or NaN"
+
+    with pytest.raises(ContractError, match=message):
+        SCHEMA.encode(predictions)
+    with pytest.raises(ContractError, match=message):
+        SCHEMA.dump(predictions)
+
+
+def test_non_finite_predictions_are_caught_whichever_way_the_model_writes_them() -> None:
+    schema = Schema(Item, Loose, LIMITS)
+
+    with pytest.raises(ContractError, match="at score;"):
+        schema.encode([Loose(score=float("nan"))])
+    with pytest.raises(ContractError, match="at score;"):
+        schema.encode([Loose(score=float("-inf"))])
+
+
+def test_a_predictor_that_allows_inf_nan_gets_them() -> None:
+    schema = Schema(Item, Out, LIMITS, allow_inf_nan=True)
+
+    assert schema.parse_json('{"instances": [{"x": Infinity, "name": "a"}]}')[0].x == float("inf")
+
+
+def test_validated_instances_are_instances_of_the_predictors_model() -> None:
+    [instance] = SCHEMA.parse_json('{"instances": [{"x": 1, "name": "a"}]}')
+
+    assert isinstance(instance, Item)
+    assert type(instance).__name__ == "Item"
