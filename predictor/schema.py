@@ -148,10 +148,10 @@ class Schema:
 def refuse_non_finite_output(predictions: list[Any]) -> None:
     """A predictor returning inf or nan breaks its contract: the response could not say it in JSON."""
     for location in non_finite(predictions):
-        index, *field = location
-        where = ".".join(map(str, field)) or "the prediction"
+        index, *field = location  # predictions are models (checked before), so a field is named
         raise ContractError(
-            f"prediction {index} holds a non-finite number at {where}; JSON has no Infinity or NaN, "
+            f"prediction {index} holds a non-finite number at {'.'.join(map(str, field))}; "
+            "JSON has no Infinity or NaN, "
             "so return finite numbers (or None where the output model allows it)"
         )
 

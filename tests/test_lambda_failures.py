@@ -196,3 +196,58 @@ def test_alb_direct_path_takes_the_first_content_type_as_the_app_does(
 
     assert direct == HttpEvent(handler.runtime).mangum(copy.deepcopy(event), CONTEXT)
     assert direct["statusCode"] == (200 if values[0] == "application/json" else 415)
+
+
+def good_response_keys(shape: str) -> set[str]:
+    event = http_event(shape, "POST", "/predict", headers=JSON_HEADERS, body=GOOD)
+    return set(handler_for("iris")(event, CONTEXT))
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_malformed_and_badly_encoded_events_answer_in_their_shapes_response_form(shape: str) -> None:
+    object_body = handler_for("iris")(copy.deepcopy(HALF_FORMED[f"{shape}-object-body"]), CONTEXT)
+    bad_base64 = http_event(shape, "POST", "/predict", headers=JSON_HEADERS, body="not base64!", b64=False)
+    bad_base64.update(body="%%%", isBase64Encoded=True)
+    encoding = handler_for("iris")(bad_base64, CONTEXT)
+
+    assert set(object_body) == set(encoding) == good_response_keys(shape)
+    assert json.loads(object_body["body"])["status"] == json.loads(encoding["body"])["status"] == 400
+
+
+def test_an_event_missing_what_api_gateway_sends_is_told_so() -> None:
+    response = handler_for("iris")(copy.deepcopy(HALF_FORMED["http-api-v2-null-headers-GET"]), CONTEXT)
+
+    assert response["statusCode"] == 400
+    problem = json.loads(response["body"])
+    assert problem["status"] == 400
+    assert problem["detail"] == (
+        "The HTTP event is malformed: a field API Gateway always sends is missing or null; "
+        "send it as API Gateway, ALB or a Function URL does"
+    )
+
+
+def test_a_failing_route_through_lambda_carries_the_invocation_request_id() -> None:
+    response = handler_for("exc_in_metadata")(http_event("http-api-v2", "GET", "/metadata"), CONTEXT)
+
+    assert response["statusCode"] == 500
+    assert json.loads(response["body"])["request_id"] == CONTEXT.aws_request_id
+
+
+@pytest.mark.parametrize("shape", ["rest-api", "http-api-v1"])
+@pytest.mark.parametrize(
+    "values", [["application/json", "text/plain"], ["application/json"]], ids=["repeated", "single"]
+)
+def test_multi_value_content_type_decides_on_the_direct_path_as_it_does_in_the_app(
+    shape: str, values: list[str]
+) -> None:
+    # A client repeating Content-Type: API Gateway keeps the last in `headers` and all in
+    # `multiValueHeaders`, which Mangum joins and puts last.
+    event = http_event(shape, "POST", "/predict", body=GOOD)
+    event["headers"]["Content-Type"] = "text/plain"
+    event["multiValueHeaders"]["Content-Type"] = values
+    handler = handler_for("iris")
+
+    direct = handler(copy.deepcopy(event), CONTEXT)
+
+    assert direct == HttpEvent(handler.runtime).mangum(copy.deepcopy(event), CONTEXT)
+    assert direct["statusCode"] == (415 if len(values) > 1 else 200)
