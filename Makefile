@@ -5,7 +5,7 @@ SAM_VENV := .venv-sam
 export SAM_CLI_TELEMETRY := 0
 
 .DEFAULT_GOAL := help
-.PHONY: help install sam run test lint bench clean
+.PHONY: help install sam run test lint bench mutation clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -39,5 +39,10 @@ test: install sam lint ## Lint, type-check and run the whole test suite
 bench: install ## Print the benchmark tables
 	$(BIN)/python -m benchmarks
 
+mutation: install ## Mutation testing (mutmut; modules listed in pyproject.toml [tool.mutmut]), survivors listed
+	rm -rf mutants
+	$(BIN)/mutmut run --max-children 2
+	$(BIN)/mutmut results
+
 clean: ## Remove virtualenvs and build output
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache mutants

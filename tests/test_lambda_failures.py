@@ -21,7 +21,7 @@ from lambda_events import JSON_HEADERS, REPO, SETOSA, SHAPES, LambdaContext, htt
 
 from predictor._loading import load_predictor_class
 from predictor.aws_lambda import LambdaHandler
-from predictor.aws_lambda.http import HttpEvent
+from predictor.aws_lambda.http import BAD_BASE64, HttpEvent
 from predictor.problems import ProblemError
 
 FIXTURES = REPO / "tests" / "fixtures" / "predictors"
@@ -206,12 +206,13 @@ def good_response_keys(shape: str) -> set[str]:
 @pytest.mark.parametrize("shape", SHAPES)
 def test_malformed_and_badly_encoded_events_answer_in_their_shapes_response_form(shape: str) -> None:
     object_body = handler_for("iris")(copy.deepcopy(HALF_FORMED[f"{shape}-object-body"]), CONTEXT)
-    bad_base64 = http_event(shape, "POST", "/predict", headers=JSON_HEADERS, body="not base64!", b64=False)
-    bad_base64.update(body="%%%", isBase64Encoded=True)
+    bad_base64 = http_event(shape, "POST", "/predict", headers=JSON_HEADERS, body=GOOD)
+    bad_base64.update(body="abc", isBase64Encoded=True)  # three characters: padding is missing
     encoding = handler_for("iris")(bad_base64, CONTEXT)
 
     assert set(object_body) == set(encoding) == good_response_keys(shape)
     assert json.loads(object_body["body"])["status"] == json.loads(encoding["body"])["status"] == 400
+    assert json.loads(encoding["body"])["detail"] == BAD_BASE64
 
 
 def test_an_event_missing_what_api_gateway_sends_is_told_so() -> None:

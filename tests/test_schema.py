@@ -302,3 +302,14 @@ def test_problems_encode_without_empty_members() -> None:
     assert problems.encode(problems.problem(400, "x")) == (
         b'{"type":"about:blank","title":"Bad Request","status":400,"detail":"x"}'
     )
+
+
+class Scores(BaseModel):
+    by_label: dict[str, float]
+
+
+def test_a_non_finite_prediction_inside_a_field_is_named_by_its_path() -> None:
+    built = Schema(Item, Scores, LIMITS)
+
+    with pytest.raises(ContractError, match=r"prediction 1 holds a non-finite number at by_label\.b;"):
+        built.encode([Scores(by_label={"a": 1.0}), Scores(by_label={"a": 1.0, "b": float("inf")})])
