@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import typing
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -17,8 +17,6 @@ Location = tuple[str | int, ...]
 
 _NO_NESTED_FLOATS = (float, str, int, bytes)
 _SEQUENCES = (list, tuple, set, frozenset)
-# Where non-finite values can show in encoded output: pydantic's three `ser_json_inf_nan` modes.
-_ENCODED_MARKS = (b"null", b"NaN", b"Infinity")
 
 
 def refusing_inf_nan(model: type[BaseModel]) -> type[BaseModel]:
@@ -41,9 +39,15 @@ def fields_to_walk(model: type[BaseModel]) -> list[str]:
     return [name for name, field in model.model_fields.items() if _may_nest(field.annotation)]
 
 
-def may_hide_non_finite(encoded: bytes) -> bool:
-    """False when encoded output certainly holds only finite numbers (no null, NaN or Infinity token)."""
-    return any(mark in encoded for mark in _ENCODED_MARKS)
+def encoded_check(model: type[BaseModel]) -> Callable[[bytes], bool]:
+    """A test on `model`'s encoded output: False when it certainly holds only finite numbers.
+
+    Non-finite floats encode as `null` (pydantic's default), or as `NaN` and `Infinity` in a
+    model configured otherwise; most outputs hold none of these, so one search settles it.
+    """
+    if _modes(model.__pydantic_core_schema__) <= {"null"}:
+        return lambda encoded: encoded.find(b"null") >= 0
+    return lambda encoded: any(encoded.find(mark) >= 0 for mark in (b"null", b"NaN", b"Infinity"))
 
 
 def non_finite(value: Any, location: Location = ()) -> Iterator[Location]:
@@ -60,6 +64,16 @@ def non_finite(value: Any, location: Location = ()) -> Iterator[Location]:
     elif isinstance(value, _SEQUENCES):
         for index, item in enumerate(value):
             yield from non_finite(item, (*location, index))
+
+
+def _modes(schema: Any) -> set[str]:
+    """Every `ser_json_inf_nan` set in a core schema, nested models' configs included."""
+    if isinstance(schema, dict):
+        found = {schema["ser_json_inf_nan"]} if "ser_json_inf_nan" in schema else set()
+        return found.union(*(_modes(value) for value in schema.values()))
+    if isinstance(schema, list):
+        return set().union(*(_modes(value) for value in schema))
+    return set()
 
 
 def _may_nest(annotation: Any) -> bool:

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError, create_mode
 from pydantic_core import ErrorDetails, from_json
 
 from predictor.contract import ContractError
-from predictor.finite import fields_to_walk, may_hide_non_finite, non_finite, refusing_inf_nan
+from predictor.finite import encoded_check, fields_to_walk, non_finite, refusing_inf_nan
 from predictor.limits import Limits
 from predictor.problems import ProblemError, field_errors, problem
 
@@ -58,6 +58,7 @@ class Schema:
         )
         self._walked_fields = [] if allow_inf_nan else fields_to_walk(input_model)
         self._predictions = TypeAdapter(list[output_model])  # type: ignore[valid-type]
+        self._may_hide_non_finite = encoded_check(output_model)
 
     def check_size(self, body_bytes: int) -> None:
         if body_bytes > self.limits.max_body_bytes:
@@ -132,7 +133,7 @@ class Schema:
 
     def encode(self, predictions: list[Any]) -> bytes:
         encoded = self._predictions.dump_json(predictions)
-        if may_hide_non_finite(encoded):
+        if self._may_hide_non_finite(encoded):
             refuse_non_finite_output(predictions)
         return b'{"predictions":' + encoded + b"}"
 

@@ -50,6 +50,10 @@ class Example(BaseModel):
     name: str
 
 
+class Wrapper(BaseModel):
+    loose: Loose
+
+
 LIMITS = Limits(max_body_bytes=10_000, max_instances=5)
 
 
@@ -199,6 +203,8 @@ def test_non_finite_predictions_are_caught_whichever_way_the_model_writes_them()
         built.encode([Loose(score=float("nan"))])
     with pytest.raises(ContractError, match="at score;"):
         built.encode([Loose(score=float("-inf"))])
+    with pytest.raises(ContractError, match=r"at loose\.score;"):
+        Schema(Item, Wrapper, LIMITS).encode([Wrapper(loose=Loose(score=float("inf")))])
 
 
 def test_a_predictor_that_allows_inf_nan_gets_them() -> None:
