@@ -14,6 +14,7 @@ from typing import Any
 
 from predictor._loading import LoadError, load_predictor_class
 from predictor.artifacts import ArtifactsError, resolve_artifacts
+from predictor.problems import ProblemError
 
 
 class LocalContext:
@@ -55,6 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (LoadError, ArtifactsError, OSError, ValueError) as exc:
         print(f"predictor: {exc}", file=sys.stderr)
         return 2
+    except ProblemError as exc:  # a direct invocation's 5xx, raised as on Lambda
+        print(f"predictor: {exc.problem.status} {exc.problem.title}: {exc.problem.detail}", file=sys.stderr)
+        return 1
 
 
 def _serve(function: str, host: str, port: int) -> int:

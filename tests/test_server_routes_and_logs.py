@@ -95,3 +95,23 @@ def test_invoke_on_a_deeply_nested_file_exits_2_with_one_line(tmp_path: Path) ->
 
     assert finished.returncode == 2
     assert finished.stderr == f"predictor: {event} is nested too deeply to be an event\n"
+
+
+def test_invoke_of_a_failing_direct_invocation_exits_1_with_the_problem(tmp_path: Path) -> None:
+    event = tmp_path / "direct.json"
+    event.write_text(json.dumps({"instances": [{"x": 1, "name": "a"}]}))
+
+    finished = subprocess.run(
+        [str(PREDICTOR_CLI), "invoke", str(FIXTURES / "exc_in_predict.py"), str(event)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert finished.returncode == 1
+    # Standard output holds the log record (with the traceback) and no answer.
+    [record] = [json.loads(line) for line in finished.stdout.splitlines()]
+    assert record["message"] == "predict failed"
+    last = finished.stderr.splitlines()[-1]
+    assert last.startswith("predictor: 500 Internal Server Error: The predictor failed on this request; ")
