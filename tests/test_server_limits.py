@@ -18,6 +18,8 @@ import pytest
 from processes import HOST
 from server_process import REPO, ServerProcess
 
+from predictor.server.settings import connection_cap
+
 ECHO = REPO / "tests" / "fixtures" / "predictors" / "echo.py"
 MIB = 1024 * 1024
 BODY_LIMIT = MIB
@@ -152,3 +154,13 @@ def test_requests_within_the_limits_are_still_served_after_all_that(server: Serv
 
     assert response.status_code == 200
     assert response.json() == {"predictions": [{"name": "a", "doubled": 3.0}]}
+
+
+@pytest.mark.parametrize(
+    ("setting", "descriptors", "cap"),
+    [(1000, 1024, 448), (200, 1024, 200), (1000, resource.RLIM_INFINITY, 1000), (1000, 100, 1)],
+)
+def test_the_connection_cap_leaves_room_under_the_descriptor_limit(
+    setting: int, descriptors: int, cap: int
+) -> None:
+    assert connection_cap(setting, descriptors) == cap

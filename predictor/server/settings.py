@@ -19,7 +19,10 @@ HEADER_TIMEOUT_ENV = "PREDICTOR_HEADER_TIMEOUT_S"
 BODY_TIMEOUT_ENV = "PREDICTOR_BODY_TIMEOUT_S"
 KEEP_ALIVE_ENV = "PREDICTOR_KEEP_ALIVE_S"
 MAX_CONNECTIONS_ENV = "PREDICTOR_MAX_CONNECTIONS"
-ACCEPT_BACKLOG = 256
+ACCEPT_BACKLOG = 128
+# asyncio accepts a batch of up to `backlog` sockets per loop turn and a connection is seen
+# (and room made for it) a few turns later: this many batches may be open but not yet seen.
+UNSEEN_BATCHES = 4
 RESERVED_DESCRIPTORS = 64
 
 
@@ -71,4 +74,5 @@ def connection_cap(max_connections: int, descriptors: int | None = None) -> int:
         descriptors = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
     if descriptors == resource.RLIM_INFINITY:
         return max_connections
-    return max(1, min(max_connections, descriptors - ACCEPT_BACKLOG - RESERVED_DESCRIPTORS))
+    room = descriptors - UNSEEN_BATCHES * ACCEPT_BACKLOG - RESERVED_DESCRIPTORS
+    return max(1, min(max_connections, room))
