@@ -15,6 +15,7 @@ from typing import Any
 
 from predictor._loading import LoadError, load_predictor_class
 from predictor.artifacts import ArtifactsError, resolve_artifacts
+from predictor.problems import ProblemError
 
 
 class LocalContext:
@@ -58,6 +59,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (LoadError, ArtifactsError, OSError, ValueError) as exc:
         print(f"predictor: {exc}", file=sys.stderr)
         return 2
+    except ProblemError as exc:  # a direct invocation's 5xx, raised as on Lambda
+        print(f"predictor: {exc.problem.status} {exc.problem.title}: {exc.problem.detail}", file=sys.stderr)
+        return 1
 
 
 def _serve(function: str | None, host: str | None, port: int | None) -> int:
@@ -74,6 +78,8 @@ def _invoke(function: str, event_path: str) -> int:
         event: Any = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"{event_path} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ValueError(f"{event_path} is nested too deeply to be an event") from None
     from predictor.aws_lambda._clients import write_listeners
 
     # Standard output carries the response alone: the function's logs and the objects

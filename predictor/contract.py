@@ -46,6 +46,9 @@ class Predictor(Generic[In, Out]):
     default_artifacts: ClassVar[str] = "model"
     #: Media types handed to `decode_raw` instead of being parsed as the JSON envelope.
     raw_content_types: ClassVar[tuple[str, ...]] = ()
+    #: Accept Infinity, NaN and out-of-range numbers (1e400) in float input fields. They are
+    #: refused by default: JSON has no such values. Predictions must be finite either way.
+    allow_inf_nan: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -49,12 +49,17 @@ def field_errors(errors: list[ErrorDetails]) -> list[FieldError]:
     return [
         FieldError(
             loc=list(error["loc"]),
-            pointer="#/" + "/".join(str(part) for part in error["loc"]),
+            pointer=json_pointer(error["loc"]),
             message=error["msg"],
             type=error["type"],
         )
         for error in errors
     ]
+
+
+def json_pointer(location: tuple[str | int, ...]) -> str:
+    """RFC 6901 as a URI fragment: `#` is the whole body, `#/instances/3/x` one field in it."""
+    return "#" + "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in location)
 
 
 def encode(value: Problem) -> bytes:

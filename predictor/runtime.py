@@ -55,6 +55,7 @@ class Runtime:
             predictor_class.input_model,
             predictor_class.output_model,
             limits or Limits.from_environ(environ),
+            allow_inf_nan=predictor_class.allow_inf_nan,
         )
         explicit = artifacts or environ.get("MODEL_URI")
         self.artifacts_uri = str(explicit or default_artifacts_uri(predictor_class))
@@ -166,12 +167,12 @@ class Runtime:
         predictions = predictor.postprocess(predicted)
         return check_predictions(self.predictor_class, len(instances), predictions)
 
-    def problem_for(self, exc: Exception, request_id: str) -> Problem:
+    def problem_for(self, exc: Exception, request_id: str, *, action: str = "predict") -> Problem:
         if isinstance(exc, ProblemError):
             return exc.problem
         if isinstance(exc, PredictorError):
             return problems.problem(exc.status, exc.message)
-        message = "predictor broke its contract" if isinstance(exc, ContractError) else "predict failed"
+        message = "predictor broke its contract" if isinstance(exc, ContractError) else f"{action} failed"
         logger().exception(message, extra={"request_id": request_id})
         return problems.problem(
             500,

@@ -2,20 +2,37 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError, create_model
+from pydantic_core import ErrorDetails, from_json
 
-from predictor.limits import Limits
+from predictor.contract import ContractError
+from predictor.finite import encoded_check, fields_to_walk, non_finite, refusing_inf_nan
+from predictor.limits import MAX_BODY_BYTES_ENV, SAGEMAKER_MAX_PAYLOAD_ENV, Limits
 from predictor.problems import ProblemError, field_errors, problem
 
 ENVELOPE_HINT = 'send a JSON object {"instances": [ ... ]}'
+MAX_BODY_SETTINGS = f"{MAX_BODY_BYTES_ENV}, or {SAGEMAKER_MAX_PAYLOAD_ENV} in a SageMaker container"
+# Every error body stays small whatever the input: list this many field errors, count the rest.
+MAX_LISTED_ERRORS = 100
+# The shortest envelope, `{"instances":[]}`; each instance adds at least a value and a comma.
+_EMPTY_ENVELOPE_BYTES = 16
+NON_FINITE = "Input should be a finite number; JSON has no Infinity or NaN"
 
 
 class Schema:
     """Request and response envelopes built from a predictor's input and output models."""
 
-    def __init__(self, input_model: type[BaseModel], output_model: type[BaseModel], limits: Limits) -> None:
+    def __init__(
+        self,
+        input_model: type[BaseModel],
+        output_model: type[BaseModel],
+        limits: Limits,
+        *,
+        allow_inf_nan: bool = False,
+    ) -> None:
         self.input_model = input_model
         self.output_model = output_model
         self.limits = limits
@@ -33,39 +50,93 @@ class Schema:
                 Field(description="One prediction per instance, in request order"),
             ),
         )
-        self._instances = TypeAdapter(list[input_model])  # type: ignore[valid-type]
+        # What the published schema says is what validation accepts: strict JSON types (no
+        # `true` or "1.5" for a number, though an integer still is one), finite numbers.
+        validated = input_model if allow_inf_nan else refusing_inf_nan(input_model)
+        self._instance_validator: type[BaseModel] = validated
+        self._request_validator: type[BaseModel] = create_model(
+            f"{input_model.__name__}Request",
+            instances=(list[validated], Field(min_length=1)),  # type: ignore[valid-type]
+        )
+        self._walked_fields = [] if allow_inf_nan else fields_to_walk(input_model)
         self._predictions = TypeAdapter(list[output_model])  # type: ignore[valid-type]
+        self._may_hide_non_finite = encoded_check(output_model)
 
-    def check_size(self, body_bytes: int) -> None:
+    def check_size(self, body_bytes: int, *, at_least: bool = False) -> None:
+        """413 past the body limit; `at_least` while a streamed body is still arriving."""
         if body_bytes > self.limits.max_body_bytes:
+            measured = f"at least {body_bytes}" if at_least else str(body_bytes)
             raise ProblemError(
                 problem(
                     413,
-                    f"The body is {body_bytes} bytes, over the limit of "
-                    f"{self.limits.max_body_bytes}; split the instances across requests",
+                    f"The body is {measured} bytes, over the limit of {self.limits.max_body_bytes} bytes "
+                    f"({MAX_BODY_SETTINGS}); split the instances across requests",
                 )
             )
 
     def parse_json(self, body: bytes | str) -> list[Any]:
         """Validate a JSON request body into input instances, or raise a 400/413/422 problem."""
         self.check_size(len(body))
+        return self._validate_json(body)
+
+    def parse_object(self, envelope: object) -> list[Any]:
+        """Validate a decoded envelope (direct invoke, events) the same way, as the JSON it came as."""
         try:
-            envelope = self.request_model.model_validate_json(body)
+            body = json.dumps(envelope)
+        except (TypeError, ValueError, RecursionError) as exc:
+            detail = f"The request is not JSON data ({exc}); {ENVELOPE_HINT}"
+            raise ProblemError(problem(400, detail)) from None
+        return self._validate_json(body)
+
+    def parse_rows(self, rows: list[Any]) -> list[Any]:
+        """Validate instances decoded from CSV cells or an npy array: values convert as the field
+        types allow (a cell is text, an array holds floats), and numbers must still be finite."""
+        self.check_count(len(rows))
+        try:
+            envelope = self._request_validator.model_validate({"instances": rows})
+        except ValidationError as exc:
+            raise _as_problem(exc) from None
+        instances: list[Any] = envelope.instances  # type: ignore[attr-defined]
+        if self._walked_fields:
+            self._refuse_nested_non_finite(instances)
+        return instances
+
+    def _validate_json(self, body: bytes | str) -> list[Any]:
+        if len(body) > 2 * self.limits.max_instances + _EMPTY_ENVELOPE_BYTES:
+            # Long enough to hold too many instances: count them before validating any.
+            self._count_before_validating(body)
+        try:
+            envelope = self._request_validator.model_validate_json(body, strict=True)
         except ValidationError as exc:
             raise _as_problem(exc) from None
         instances: list[Any] = envelope.instances  # type: ignore[attr-defined]
         self.check_count(len(instances))
+        if self._walked_fields:
+            self._refuse_nested_non_finite(instances)
         return instances
 
-    def parse_object(self, envelope: object) -> list[Any]:
-        """Validate an already-decoded envelope (direct invoke, events) the same way."""
+    def _count_before_validating(self, body: bytes | str) -> None:
         try:
-            parsed = self.request_model.model_validate(envelope)
-        except ValidationError as exc:
-            raise _as_problem(exc) from None
-        instances: list[Any] = parsed.instances  # type: ignore[attr-defined]
-        self.check_count(len(instances))
-        return instances
+            envelope = from_json(body)
+        except ValueError:
+            return  # validation reports what is wrong with it
+        if isinstance(envelope, dict) and isinstance(envelope.get("instances"), list):
+            self.check_count(len(envelope["instances"]))
+
+    def _refuse_nested_non_finite(self, instances: list[Any], first: int = 0) -> None:
+        errors: list[ErrorDetails] = [
+            {
+                "type": "finite_number",
+                "loc": ("instances", first + index, name, *at),
+                "msg": NON_FINITE,
+                "input": None,
+            }
+            for index, instance in enumerate(instances)
+            for name in self._walked_fields
+            for at in non_finite(getattr(instance, name))
+        ]
+        if errors:
+            raise _validation_problem(errors)
 
     def check_count(self, count: int) -> None:
         if count > self.limits.max_instances:
@@ -78,9 +149,13 @@ class Schema:
             )
 
     def encode(self, predictions: list[Any]) -> bytes:
-        return b'{"predictions":' + self._predictions.dump_json(predictions) + b"}"
+        encoded = self._predictions.dump_json(predictions)
+        if self._may_hide_non_finite(encoded):
+            refuse_non_finite_output(predictions)
+        return b'{"predictions":' + encoded + b"}"
 
     def dump(self, predictions: list[Any]) -> dict[str, Any]:
+        refuse_non_finite_output(predictions)
         return {"predictions": self._predictions.dump_python(predictions, mode="json")}
 
     def example_request(self) -> dict[str, Any] | None:
@@ -91,23 +166,50 @@ class Schema:
     # A problem locates its errors as the envelope's would: ["instances", index, field].
 
     def parse_instance_json(self, data: bytes | str, index: int) -> Any:
-        """Validate one JSON-encoded instance, or raise a 400 (not JSON) or 422 problem."""
+        """Validate one JSON-encoded instance by the envelope's rules, or raise a 400 or 422 problem."""
         try:
-            return self.input_model.model_validate_json(data)
+            instance = self._instance_validator.model_validate_json(data, strict=True)
         except ValidationError as exc:
             raise _instance_problem(exc, index) from None
+        if self._walked_fields:
+            self._refuse_nested_non_finite([instance], first=index)
+        return instance
 
-    def parse_instance(self, value: object, index: int) -> Any:
-        """Validate one already-decoded instance, or raise a 422 problem."""
+    def parse_instance(self, value: object, index: int, *, from_text: bool = False) -> Any:
+        """Validate one decoded instance, or raise a 422 problem.
+
+        Decoded JSON is validated as the JSON it came as; `from_text` values (CSV cells) are
+        strings, so they are converted as the field types allow, still refusing non-finite numbers.
+        """
+        if not from_text:
+            try:
+                data = json.dumps(value)
+            except (TypeError, ValueError, RecursionError) as exc:
+                raise ProblemError(problem(400, f"Record {index} is not JSON data ({exc})")) from None
+            return self.parse_instance_json(data, index)
         try:
-            return self.input_model.model_validate(value)
+            instance = self._instance_validator.model_validate(value)
         except ValidationError as exc:
             raise _instance_problem(exc, index) from None
+        if self._walked_fields:
+            self._refuse_nested_non_finite([instance], first=index)
+        return instance
 
     def encode_prediction(self, prediction: Any) -> bytes:
         """One prediction as JSON, encoded as in a response envelope."""
         serializer = self.output_model.__pydantic_serializer__
         return serializer.to_json(prediction)
+
+
+def refuse_non_finite_output(predictions: list[Any]) -> None:
+    """A predictor returning inf or nan breaks its contract: the response could not say it in JSON."""
+    for location in non_finite(predictions):
+        index, *field = location  # predictions are models (checked before), so a field is named
+        raise ContractError(
+            f"prediction {index} holds a non-finite number at {'.'.join(map(str, field))}; "
+            "JSON has no Infinity or NaN, "
+            "so return finite numbers (or None where the output model allows it)"
+        )
 
 
 def _as_problem(exc: ValidationError) -> ProblemError:
@@ -117,9 +219,16 @@ def _as_problem(exc: ValidationError) -> ProblemError:
         return ProblemError(
             problem(400, f"The body is not valid JSON ({invalid_json[0]['msg']}); {ENVELOPE_HINT}")
         )
+    return _validation_problem(errors)
+
+
+def _validation_problem(errors: list[ErrorDetails]) -> ProblemError:
     count = len(errors)
-    noun = "field" if count == 1 else "fields"
-    return ProblemError(problem(422, f"{count} {noun} failed validation", errors=field_errors(errors)))
+    detail = f"{count} field failed validation" if count == 1 else f"{count} fields failed validation"
+    if count > MAX_LISTED_ERRORS:
+        detail += f"; the first {MAX_LISTED_ERRORS} are listed"
+    listed = field_errors(errors[:MAX_LISTED_ERRORS])
+    return ProblemError(problem(422, detail, errors=listed))
 
 
 def _instance_problem(exc: ValidationError, index: int) -> ProblemError:
@@ -131,6 +240,4 @@ def _instance_problem(exc: ValidationError, index: int) -> ProblemError:
         )
     for error in errors:
         error["loc"] = ("instances", index, *error["loc"])
-    count = len(errors)
-    noun = "field" if count == 1 else "fields"
-    return ProblemError(problem(422, f"{count} {noun} failed validation", errors=field_errors(errors)))
+    return _validation_problem(errors)

@@ -68,6 +68,11 @@ class ServerProcess:
         self.close()
         raise RuntimeError(f"{failure}:\n{self.output()}")
 
+    @property
+    def pid(self) -> int:
+        assert self._process is not None, "launch() first"
+        return self._process.pid
+
     def output(self) -> str:
         """Everything the process wrote so far (stdout and stderr: uvicorn's and the predictor's logs)."""
         if self._final_output is not None:

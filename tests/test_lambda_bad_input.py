@@ -127,7 +127,7 @@ def test_schema_violations_list_every_bad_field_of_every_instance_with_422(shape
         (["instances", 1, "x"], "greater_than"),
         (["instances", 2, "x"], "missing"),
         (["instances", 2, "name"], "string_type"),
-        (["instances", 3, "x"], "float_parsing"),
+        (["instances", 3, "x"], "float_type"),
         (["instances", 5, "x"], "missing"),
         (["instances", 5, "name"], "missing"),
         (["instances", 6], "model_type"),

@@ -249,7 +249,7 @@ def test_schema_violations_get_422_listing_every_bad_field_of_every_instance(tar
     located = {(tuple(error["loc"]), error["pointer"], error["type"]) for error in problem["errors"]}
     assert located == {
         (("instances", 0, "x"), "#/instances/0/x", "greater_than"),
-        (("instances", 2, "x"), "#/instances/2/x", "float_parsing"),
+        (("instances", 2, "x"), "#/instances/2/x", "float_type"),
         (("instances", 2, "name"), "#/instances/2/name", "missing"),
         (("instances", 3, "name"), "#/instances/3/name", "string_type"),
     }

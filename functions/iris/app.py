@@ -28,10 +28,10 @@ class Features(BaseModel):
         }
     )
 
-    sepal_length: float = Field(gt=0, description="cm")
-    sepal_width: float = Field(gt=0, description="cm")
-    petal_length: float = Field(gt=0, description="cm")
-    petal_width: float = Field(gt=0, description="cm")
+    sepal_length: float = Field(gt=0, lt=100, description="cm")
+    sepal_width: float = Field(gt=0, lt=100, description="cm")
+    petal_length: float = Field(gt=0, lt=100, description="cm")
+    petal_width: float = Field(gt=0, lt=100, description="cm")
 
 
 class Prediction(BaseModel):

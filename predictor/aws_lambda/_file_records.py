@@ -24,6 +24,8 @@ FORMS = (
 @dataclass(frozen=True, slots=True)
 class Decoded:
     value: object
+    #: CSV cells are text: converted as the field types allow, unlike JSON values.
+    from_text: bool = False
 
 
 Record = bytes | Decoded | Problem
@@ -110,7 +112,9 @@ def csv_records(rows: Iterator[bytes | None], max_bytes: int) -> Iterator[Record
             )
             continue
         # An empty cell is a missing value: the field's default applies, or it is reported missing.
-        yield Decoded({name: value for name, value in zip(header, values, strict=True) if value != ""})
+        yield Decoded(
+            {name: value for name, value in zip(header, values, strict=True) if value != ""}, from_text=True
+        )
 
 
 def _row(text: str) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from predictor.aws_lambda._registry import SOURCES
@@ -22,6 +23,10 @@ class LambdaHandler:
         from predictor._snapstart import register_snapstart_hooks
 
         runtime = started_runtime(predictor_class, **options)
+        if runtime.failure is not None and on_lambda(runtime.environ):
+            # Raising from init makes Lambda report Runtime.InitError, count it, and run init
+            # again on the next invocation; answering 503 from a live sandbox would hide it.
+            raise SetupFailed(f"{predictor_class.__qualname__} is not ready: {runtime.failure}")
         register_snapstart_hooks(runtime)
         return cls(runtime)
 
@@ -31,6 +36,14 @@ class LambdaHandler:
                 if source.infer(event):
                     return source(event, context)
         raise UnrecognisedEvent(describe_unrecognised(event))
+
+
+class SetupFailed(RuntimeError):
+    """The predictor's setup failed on Lambda; raised at init so Lambda sees it."""
+
+
+def on_lambda(environ: Mapping[str, str]) -> bool:
+    return bool(environ.get("AWS_LAMBDA_FUNCTION_NAME") or environ.get("AWS_LAMBDA_RUNTIME_API"))
 
 
 def describe_unrecognised(event: Any) -> str:

@@ -147,7 +147,7 @@ class S3Files:
                 if isinstance(record, bytes):
                     valid.append(schema.parse_instance_json(record, total))
                 elif isinstance(record, Decoded):
-                    valid.append(schema.parse_instance(record.value, total))
+                    valid.append(schema.parse_instance(record.value, total, from_text=record.from_text))
                 else:
                     raise ProblemError(record)
                 slots.append(None)

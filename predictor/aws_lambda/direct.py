@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from predictor.aws_lambda._source import request_id
+from predictor.problems import Problem, ProblemError
 from predictor.runtime import Runtime
 
 
@@ -17,4 +18,9 @@ class DirectInvoke:
         return "instances" in event
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        return self.runtime.predict_envelope(event, request_id(context))[1]
+        """A 4xx (the caller's input) is answered in band; a 5xx raises, so Lambda counts the error,
+        async invocations retry and reach their failure destination, and Step Functions can catch it."""
+        status, answer = self.runtime.predict_envelope(event, request_id(context))
+        if status >= 500:
+            raise ProblemError(Problem.model_validate(answer))
+        return answer

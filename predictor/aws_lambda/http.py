@@ -42,17 +42,17 @@ class HttpEvent:
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         shape = event_shape(event)
         assert shape is not None
+        rid = request_id(context)
         try:
             request = predict_event(event, shape)
             if request is None:
                 return self.mangum(event, context)
+            # The context is built only for a predict that reads it: the others pay nothing.
+            ctx = event_context(event, shape, rid) if self.runtime.wants_context else None
         except binascii.Error:
             return bad_encoding(event, shape)
-        except (KeyError, TypeError, AttributeError):
-            return half_formed()
-        rid = request_id(context)
-        # The context is built only for a predict that reads it: the others pay nothing.
-        ctx = event_context(event, shape, rid) if self.runtime.wants_context else None
+        except (KeyError, TypeError, AttributeError) as exc:
+            return half_formed(event, shape, exc)
         return request.respond(self.runtime.predict_body(request.body, request.content_type, rid, ctx))
 
     def mangum(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -70,13 +70,19 @@ class HttpEvent:
         return self._mangum(event, context)
 
 
-def half_formed() -> dict[str, Any]:
-    problem = problems.problem(
-        400,
-        "Unrecognised event: expected an API Gateway, ALB or Function URL request, "
-        'or a direct invocation {"instances": [...]}',
-    )
-    return problem.model_dump(mode="json", exclude_none=True)
+def half_formed(event: dict[str, Any], shape: str, exc: Exception) -> dict[str, Any]:
+    """The 400 answer for an HTTP event missing what API Gateway always sends: still an HTTP response."""
+    if isinstance(exc, MalformedEvent):
+        reason = str(exc)
+    else:
+        reason = "a field API Gateway always sends is missing or null"
+    detail = f"The HTTP event is malformed: {reason}; send it as API Gateway, ALB or a Function URL does"
+    reply = Reply(400, PROBLEM_JSON, problems.encode(problems.problem(400, detail)))
+    return PredictEvent(shape, b"", None, "multiValueHeaders" in event).respond(reply)
+
+
+class MalformedEvent(TypeError):
+    """An HTTP event with a field of the wrong type, named in the message."""
 
 
 @dataclass(slots=True)
@@ -137,6 +143,8 @@ def predict_event(event: dict[str, Any], shape: str) -> PredictEvent | None:
 
 def _body(event: dict[str, Any]) -> bytes:
     raw = event.get("body") or b""
+    if not isinstance(raw, str | bytes):
+        raise MalformedEvent(f"its body is a JSON {type(raw).__name__}, not the string API Gateway sends")
     if event.get("isBase64Encoded"):
         return base64.b64decode(raw)
     return raw if isinstance(raw, bytes) else raw.encode()

@@ -12,10 +12,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from predictor import problems
+from predictor._log import logger
 from predictor.problems import PROBLEM_JSON, Problem
 from predictor.runtime import Reply, Runtime
+from predictor.server.body_limit import ANSWERED
+from predictor.server.head import HeadAsGet
 from predictor.server.request_context import context_from_scope
 
 ROUTES = "POST /predict, GET /health, GET /metadata, GET /docs, GET /openapi.json"
@@ -41,7 +45,14 @@ def create_app(runtime: Runtime, *, inline: bool = False) -> FastAPI:
 
     @app.post("/predict", openapi_extra=_predict_openapi(runtime), response_model=None)
     async def predict(request: Request) -> Response:
-        body = await request.body()
+        try:
+            body = await request.body()
+        except ClientDisconnect:
+            # Nobody is left to answer: one line, no traceback (it is the client's doing, not ours),
+            # unless the body limits answered and logged already.
+            if not request.scope.get(ANSWERED):
+                logger().info("client disconnected before sending the whole body", extra=_client(request))
+            return Response(status_code=400)
         content_type = request.headers.get("content-type")
         request_id = _request_id(request)
         context = context_from_scope(request.scope, request_id) if runtime.wants_context else None
@@ -51,16 +62,22 @@ def create_app(runtime: Runtime, *, inline: bool = False) -> FastAPI:
             reply = await run_in_threadpool(runtime.predict_body, body, content_type, request_id, context)
         return _response(reply)
 
-    @app.get("/health", responses={503: {"model": Problem}})
+    problem_content = {PROBLEM_JSON: {"schema": {"$ref": _ref("Problem")}}}
+    not_ready_response = {"description": "Not ready", "content": problem_content}
+
+    @app.get("/health", responses={503: not_ready_response})
     async def health() -> Response:
         reason = runtime.not_ready_reason()
         if reason is None:
             return Response(b'{"status":"ready"}', media_type="application/json")
         return _problem(problems.not_ready(reason))
 
-    @app.get("/metadata")
-    async def metadata() -> dict[str, Any]:
-        return runtime.metadata()
+    @app.get("/metadata", responses={500: {"description": "metadata() failed", "content": problem_content}})
+    async def metadata(request: Request) -> Any:
+        try:
+            return runtime.metadata()
+        except Exception as exc:  # answered here, so it is logged once, as what it is
+            return _problem(runtime.problem_for(exc, _request_id(request), action="metadata"))
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
@@ -82,6 +99,7 @@ def create_app(runtime: Runtime, *, inline: bool = False) -> FastAPI:
         return _problem(runtime.problem_for(exc, _request_id(request)))
 
     app.openapi = lambda: _openapi(app, runtime)  # type: ignore[method-assign]
+    app.add_middleware(HeadAsGet)
     return app
 
 
@@ -91,6 +109,11 @@ def _response(reply: Reply) -> Response:
 
 def _problem(value: Problem) -> Response:
     return Response(problems.encode(value), status_code=value.status, media_type=PROBLEM_JSON)
+
+
+def _client(request: Request) -> dict[str, Any]:
+    client = request.client
+    return {"client": f"{client.host}:{client.port}" if client else None, "path": request.url.path}
 
 
 def _request_id(request: Request) -> str:

@@ -1,6 +1,6 @@
 """Request bodies other than the JSON envelope: CSV, JSON Lines and npy, one instance per row.
 
-Every decoder turns the body into plain rows and hands them to `Schema.parse_object`, so
+Every decoder turns the body into plain rows and hands them to the shared schema, so
 each format is validated, limited and located (`["instances", row, field]`) the same way.
 """
 
@@ -37,7 +37,10 @@ def decode(runtime: Runtime, body: bytes, media_type: str) -> list[Any]:
     rows = decoder(runtime, body)
     if not rows:
         raise _bad(f"The {media_type} body holds no instances; send at least one row")
-    return schema.parse_object({"instances": rows})
+    if decoder is _json_lines:
+        return schema.parse_object({"instances": rows})
+    # CSV cells are text and npy cells floats: they convert as the field types allow.
+    return schema.parse_rows(rows)
 
 
 def field_names(runtime: Runtime) -> list[str]:

@@ -90,7 +90,7 @@ class SageMakerRoutes:
             if not runtime.ready:
                 raise ProblemError(problems.not_ready(runtime.failure))
             answer_type, encode = self.encoders.choose(_text(headers.get(b"accept")))
-            body = await _read_body(receive, headers, runtime.schema.limits.max_body_bytes)
+            body = await _read_body(receive)
             if body is None:
                 return  # the client left; nobody to answer
             content_type = _text(headers.get(b"content-type")) or JSON
@@ -111,33 +111,16 @@ class SageMakerRoutes:
             await _problem(send, runtime.problem_for(exc, request_id))
 
 
-async def _read_body(receive: Receive, headers: dict[bytes, bytes], limit: int) -> bytes | None:
-    """The whole body, or a 413 problem as soon as it is known to pass `limit` bytes."""
-    declared = headers.get(b"content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _too_large(int(declared), limit)
+async def _read_body(receive: Receive) -> bytes | None:
+    """The whole body, or None when the client left (or `BodyLimit` refused it and answered)."""
     chunks: list[bytes] = []
-    size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
             return None
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(size, limit, at_least=True)
-        chunks.append(chunk)
+        chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
-
-def _too_large(size: int, limit: int, *, at_least: bool = False) -> ProblemError:
-    measured = f"at least {size}" if at_least else str(size)
-    detail = (
-        f"The body is {measured} bytes, over the limit of {limit} bytes "
-        "(SAGEMAKER_MAX_PAYLOAD_IN_MB); split the instances across requests"
-    )
-    return ProblemError(problems.problem(413, detail))
 
 
 def _text(value: bytes | None) -> str | None:

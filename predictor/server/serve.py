@@ -22,6 +22,7 @@ from typing import Any
 
 from predictor._environ import positive_number
 from predictor._loading import load_predictor_class
+from predictor.server.settings import ServerSettings, guarded, uvicorn_options
 
 FUNCTION_ENV, HOST_ENV, PORT_ENV = "PREDICTOR_FUNCTION", "PREDICTOR_HOST", "PREDICTOR_PORT"
 BIND_PORT_ENV = "SAGEMAKER_BIND_TO_PORT"
@@ -86,6 +87,7 @@ def serve(settings: ServeSettings) -> int:
         from predictor.runtime import started_runtime
 
         started_runtime(load_predictor_class(settings.function))
+    guard = ServerSettings.from_environ()
     factory: Any = functools.partial(build_app, settings.function, settings.workers, settings.timeout_s)
     if settings.workers > 1:
         # Spawned workers import the app by name and read the same environment.
@@ -99,6 +101,7 @@ def serve(settings: ServeSettings) -> int:
         workers=settings.workers,
         log_level="info",
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        **uvicorn_options(guard),
     )
     return 0
 
@@ -128,9 +131,10 @@ def build_app(function: str, workers: int, timeout_s: float | None) -> Any:
         settings.max_wait_s * 1000,
     )
     # The app's lifespan runs teardown once connections have drained.
-    return SageMakerRoutes(
+    routes = SageMakerRoutes(
         runtime, create_app(runtime), Batcher(runtime, settings), timeout_s=timeout_s, workers=workers
     )
+    return guarded(routes, runtime.schema, ServerSettings.from_environ(runtime.environ))
 
 
 def _drain_on_sigterm(drain: Any) -> None:

@@ -1,0 +1,108 @@
+"""Request bodies within bounds: refused from Content-Length at once, cut off when a stream passes
+the limit, and given up on when they stall.
+
+Refusing before the app reads anything also means uvicorn never grants `Expect: 100-continue`
+to an oversized body. The refusal closes the connection, so the rest of an upload is not read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from predictor import problems
+from predictor._log import logger
+from predictor.problems import PROBLEM_JSON, ProblemError
+from predictor.schema import Schema
+
+#: Set in the scope when this middleware has answered, so the app does not log the
+#: disconnect its body read then sees as the client's doing.
+ANSWERED = "predictor.body_limit.answered"
+
+
+class BodyLimit:
+    def __init__(self, app: ASGIApp, schema: Schema, *, body_timeout_s: float) -> None:
+        self.app = app
+        self.schema = schema
+        self.body_timeout_s = body_timeout_s
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared is not None:
+            try:
+                self.schema.check_size(declared)
+            except ProblemError as exc:
+                await _refuse(send, exc.problem, scope)
+                return
+        await _Guarded(self, scope, receive, send).run()
+
+
+class _Guarded:
+    """One request's body reads, counted and timed; the app sees a disconnect once it is refused."""
+
+    def __init__(self, limit: BodyLimit, scope: Scope, receive: Receive, send: Send) -> None:
+        self.limit, self.scope, self._receive, self._send = limit, scope, receive, send
+        self.received = 0
+        self.answered = False
+
+    async def run(self) -> None:
+        await self.limit.app(self.scope, self.receive, self.send)
+
+    async def receive(self) -> Message:
+        if self.answered:
+            return {"type": "http.disconnect"}
+        try:
+            message = await asyncio.wait_for(self._receive(), self.limit.body_timeout_s)
+        except TimeoutError:
+            seconds = self.limit.body_timeout_s
+            logger().info("request body stalled; closing the connection", extra=_where(self.scope))
+            detail = f"No part of the body arrived for {seconds:g} s; send the whole body without pausing"
+            return await self._answer(problems.problem(408, detail))
+        if message["type"] == "http.request":
+            self.received += len(message.get("body", b""))
+            try:
+                self.limit.schema.check_size(self.received, at_least=True)
+            except ProblemError as exc:
+                return await self._answer(exc.problem)
+        return message
+
+    async def send(self, message: Message) -> None:
+        if not self.answered:
+            await self._send(message)
+
+    async def _answer(self, problem: problems.Problem) -> Message:
+        self.answered = True
+        await _refuse(self._send, problem, self.scope)
+        return {"type": "http.disconnect"}
+
+
+async def _refuse(send: Send, problem: problems.Problem, scope: Scope) -> None:
+    scope[ANSWERED] = True
+    body = problems.encode(problem)
+    headers = [
+        (b"content-type", PROBLEM_JSON.encode()),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),  # the rest of the body is never read
+    ]
+    await send({"type": "http.response.start", "status": problem.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None  # the HTTP parser has refused it already
+    return None
+
+
+def _where(scope: Scope) -> dict[str, Any]:
+    client = scope.get("client")
+    return {"client": f"{client[0]}:{client[1]}" if client else None, "path": scope.get("path")}

@@ -1,0 +1,171 @@
+"""`predictor serve` under hostile clients, over real sockets: oversized, streamed, stalled and idle.
+
+Each test starts the server process with small limits and timeouts (the settings the README
+documents), then talks raw HTTP/1.1 to it, since an HTTP client library would not misbehave.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from processes import HOST
+from server_process import REPO, ServerProcess
+
+from predictor.server.settings import connection_cap
+
+ECHO = REPO / "tests" / "fixtures" / "predictors" / "echo.py"
+MIB = 1024 * 1024
+BODY_LIMIT = MIB
+FD_LIMIT = 1024
+TIMEOUTS = {"PREDICTOR_HEADER_TIMEOUT_S": "1", "PREDICTOR_BODY_TIMEOUT_S": "1", "PREDICTOR_KEEP_ALIVE_S": "1"}
+REQUEST_HEAD = "POST /predict HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[ServerProcess]:
+    env = {"PREDICTOR_MAX_BODY_BYTES": str(BODY_LIMIT), "PREDICTOR_MAX_CONNECTIONS": "200", **TIMEOUTS}
+    with ServerProcess(ECHO, env) as started:
+        # As many descriptors as a laptop's default: idle sockets must not be able to use them all.
+        resource.prlimit(started.pid, resource.RLIMIT_NOFILE, (FD_LIMIT, FD_LIMIT))
+        yield started
+
+
+def connect(server: ServerProcess, timeout: float = 5.0) -> socket.socket:
+    return socket.create_connection((HOST, server.port), timeout=timeout)
+
+
+def read_until_closed(sock: socket.socket, timeout: float) -> bytes:
+    """Everything the server sends until it closes the connection; fails the test if it never does."""
+    sock.settimeout(timeout)
+    received = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return received
+        received += chunk
+
+
+def status_of(response: bytes) -> int:
+    return int(response.split(b" ", 2)[1])
+
+
+def rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+def test_declared_oversized_body_gets_413_at_once_and_no_100_continue(server: ServerProcess) -> None:
+    with connect(server) as sock:
+        started = time.monotonic()
+        head = f"{REQUEST_HEAD}Content-Length: {64 * MIB}\r\nExpect: 100-continue\r\n\r\n"
+        sock.sendall(head.encode())
+
+        response = read_until_closed(sock, timeout=5)
+
+    assert time.monotonic() - started < 2
+    assert response.startswith(b"HTTP/1.1 413 "), response[:200]
+    assert b"100 Continue" not in response
+    problem = json.loads(response.split(b"\r\n\r\n", 1)[1])
+    assert problem["detail"] == (
+        f"The body is {64 * MIB} bytes, over the limit of {BODY_LIMIT} bytes "
+        "(PREDICTOR_MAX_BODY_BYTES, or SAGEMAKER_MAX_PAYLOAD_IN_MB in a SageMaker container); "
+        "split the instances across requests"
+    )
+
+
+def test_chunked_body_past_the_limit_is_cut_off_with_413_in_bounded_memory(server: ServerProcess) -> None:
+    before = rss_bytes(server.pid)
+    chunk = b"x" * 65536
+    sent = 0
+    with connect(server) as sock:
+        sock.sendall(f"{REQUEST_HEAD}Transfer-Encoding: chunked\r\n\r\n".encode())
+        try:
+            while sent < 256 * MIB:
+                sock.sendall(b"10000\r\n" + chunk + b"\r\n")
+                sent += len(chunk)
+        except OSError:
+            pass  # the server closed the connection: it stopped reading
+        response = read_until_closed(sock, timeout=5)
+
+    assert status_of(response) == 413
+    assert sent < 64 * MIB, f"the server read {sent} bytes of a body limited to {BODY_LIMIT}"
+    assert rss_bytes(server.pid) - before < 32 * MIB
+
+
+def test_stalled_body_is_answered_408_and_closed_after_the_body_timeout(server: ServerProcess) -> None:
+    with connect(server) as sock:
+        sock.sendall(f"{REQUEST_HEAD}Content-Length: 100\r\n\r\n".encode() + b'{"instances": [')
+        started = time.monotonic()
+
+        response = read_until_closed(sock, timeout=5)
+
+    assert 0.9 < time.monotonic() - started < 3
+    assert status_of(response) == 408
+    assert b"No part of the body arrived for 1 s" in response
+
+
+@pytest.mark.parametrize(
+    ("sent", "trickled"),
+    [(b"", b"GET"), (b"POST /predict HTTP/1.1\r\nHost: te", b"stx")],
+    ids=["nothing-sent", "half-the-headers"],
+)
+def test_connection_without_complete_headers_is_closed_after_the_header_timeout(
+    server: ServerProcess, sent: bytes, trickled: bytes
+) -> None:
+    with connect(server) as sock:
+        sock.sendall(sent)
+        started = time.monotonic()
+        # Trickling a valid head byte by byte must not keep the connection open: the deadline
+        # is for the whole head.
+        for byte in trickled:
+            time.sleep(0.25)
+            sock.sendall(bytes([byte]))
+
+        read_until_closed(sock, timeout=5)
+
+    assert time.monotonic() - started < 3
+
+
+def test_health_answers_while_thousands_of_idle_connections_are_open(server: ServerProcess) -> None:
+    idle: list[socket.socket] = []
+    try:
+        for _ in range(2000):
+            idle.append(connect(server))
+        # Give the server time to accept them all before asking.
+        time.sleep(0.5)
+
+        response = httpx.get(f"{server.url}/health", timeout=5)
+
+        assert response.status_code == 200
+    finally:
+        for sock in idle:
+            sock.close()
+    assert "Traceback" not in server.output()
+
+
+def test_requests_within_the_limits_are_still_served_after_all_that(server: ServerProcess) -> None:
+    body = {"instances": [{"x": 1.5, "name": "a"}]}
+
+    response = httpx.post(f"{server.url}/predict", json=body, headers={"Expect": "100-continue"}, timeout=5)
+
+    assert response.status_code == 200
+    assert response.json() == {"predictions": [{"name": "a", "doubled": 3.0}]}
+
+
+@pytest.mark.parametrize(
+    ("setting", "descriptors", "cap"),
+    [(1000, 1024, 448), (200, 1024, 200), (1000, resource.RLIM_INFINITY, 1000), (1000, 100, 1)],
+)
+def test_the_connection_cap_leaves_room_under_the_descriptor_limit(
+    setting: int, descriptors: int, cap: int
+) -> None:
+    assert connection_cap(setting, descriptors) == cap

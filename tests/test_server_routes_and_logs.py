@@ -1,0 +1,119 @@
+"""`predictor serve` routes and log lines: HEAD, the documented 503, and one honest record per failure."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from processes import HOST
+from server_process import PREDICTOR_CLI, REPO, ServerProcess
+
+FIXTURES = REPO / "tests" / "fixtures" / "predictors"
+IRIS = REPO / "functions" / "iris"
+
+
+@pytest.fixture(scope="module")
+def iris() -> Iterator[ServerProcess]:
+    with ServerProcess(IRIS) as server:
+        yield server
+
+
+def records(server: ServerProcess) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in server.output().splitlines() if line.startswith("{")]
+
+
+@pytest.mark.parametrize("path", ["/health", "/metadata", "/openapi.json", "/docs"])
+def test_head_on_a_get_route_answers_like_get_without_a_body(iris: ServerProcess, path: str) -> None:
+    get = httpx.get(iris.url + path, timeout=10)
+
+    head = httpx.head(iris.url + path, timeout=10)
+
+    assert head.status_code == get.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-type"] == get.headers["content-type"]
+    assert head.headers["content-length"] == str(len(get.content))
+
+
+def test_openapi_documents_the_503_of_health_as_a_problem(iris: ServerProcess) -> None:
+    document = httpx.get(f"{iris.url}/openapi.json", timeout=10).json()
+
+    content = document["paths"]["/health"]["get"]["responses"]["503"]["content"]
+
+    assert content == {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+
+
+def test_client_leaving_mid_body_is_logged_once_as_a_disconnect(iris: ServerProcess) -> None:
+    with socket.create_connection((HOST, iris.port), timeout=5) as sock:
+        head = "POST /predict HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+        sock.sendall(f"{head}Content-Length: 1000\r\n\r\n".encode() + b'{"instances": [')
+        time.sleep(0.3)
+    time.sleep(0.5)
+
+    logged = records(iris)
+
+    disconnects = [r for r in logged if r["message"] == "client disconnected before sending the whole body"]
+    assert len(disconnects) == 1
+    assert disconnects[0]["level"] == "INFO"
+    assert [r for r in logged if r["level"] == "ERROR"] == []
+    assert "Traceback" not in iris.output()
+
+
+def test_failing_metadata_is_a_500_logged_once_as_a_metadata_failure() -> None:
+    with ServerProcess(FIXTURES / "exc_in_metadata.py") as server:
+        response = httpx.get(f"{server.url}/metadata", headers={"x-request-id": "req-meta"}, timeout=10)
+        time.sleep(0.3)
+        logged = records(server)
+        output = server.output()
+
+    assert response.status_code == 500
+    assert response.json()["request_id"] == "req-meta"
+    assert [(r["level"], r["message"]) for r in logged if r["level"] == "ERROR"] == [
+        ("ERROR", "metadata failed")
+    ]
+    assert output.count("Traceback (most recent call last)") == 1  # the one inside that record
+    assert "KeyError: 'model card is missing'" in logged[-1]["exception"]
+
+
+def test_invoke_on_a_deeply_nested_file_exits_2_with_one_line(tmp_path: Path) -> None:
+    event = tmp_path / "deep.json"
+    event.write_text("[" * 100_000 + "]" * 100_000)
+
+    finished = subprocess.run(
+        [str(PREDICTOR_CLI), "invoke", str(FIXTURES / "echo.py"), str(event)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert finished.returncode == 2
+    assert finished.stderr == f"predictor: {event} is nested too deeply to be an event\n"
+
+
+def test_invoke_of_a_failing_direct_invocation_exits_1_with_the_problem(tmp_path: Path) -> None:
+    event = tmp_path / "direct.json"
+    event.write_text(json.dumps({"instances": [{"x": 1, "name": "a"}]}))
+
+    finished = subprocess.run(
+        [str(PREDICTOR_CLI), "invoke", str(FIXTURES / "exc_in_predict.py"), str(event)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert finished.returncode == 1
+    # No answer on standard output; standard error holds the function's log record (with the
+    # traceback), then the problem on one line.
+    assert finished.stdout == ""
+    *logs, last = finished.stderr.splitlines()
+    [record] = [json.loads(line) for line in logs]
+    assert record["message"] == "predict failed"
+    assert last.startswith("predictor: 500 Internal Server Error: The predictor failed on this request; ")
