@@ -237,3 +237,32 @@ def test_failed_file_behind_sqs_is_reported_for_retry(events_aws: EventsAws, buc
 
     assert answer == {"batchItemFailures": [{"itemIdentifier": "msg-1"}]}
     assert keys(events_aws.s3, buckets.outputs) == ["results/ok.jsonl.manifest.json", "results/ok.jsonl.out"]
+
+
+def test_records_follow_the_http_number_rules_strict_json_and_finite(
+    events_aws: EventsAws, buckets: Buckets
+) -> None:
+    jsonl_body = (
+        b'{"x": 1.5, "name": "a"}\n{"x": true, "name": "b"}\n{"x": "2", "name": "c"}\n'
+        b'{"x": Infinity, "name": "d"}\n{"x": 1e400, "name": "e"}\n'
+    )
+    events_aws.s3.put_object(Bucket=buckets.inputs, Key="n.jsonl", Body=jsonl_body)
+    # CSV cells are text: "2" is a number there, "inf" still is not finite.
+    events_aws.s3.put_object(Bucket=buckets.inputs, Key="n.csv", Body=b"name,x\nf,inf\ng,2\n")
+    handler = handler_for("echo", buckets.environ)
+
+    run(handler, s3_put(buckets.inputs, "n.jsonl"))
+    run(handler, s3_put(buckets.inputs, "n.csv"))
+
+    jsonl_lines = read_lines(events_aws.s3, buckets.outputs, "results/n.jsonl.out")
+    csv_lines = read_lines(events_aws.s3, buckets.outputs, "results/n.csv.out")
+    assert [line["prediction"]["name"] for line in (jsonl_lines[0], csv_lines[1])] == ["a", "g"]
+    refused = [*jsonl_lines[1:], csv_lines[0]]
+    assert [line["problem"]["status"] for line in refused] == [422] * 5
+    assert [line["problem"]["errors"][0]["loc"] for line in refused] == [
+        ["instances", 1, "x"],
+        ["instances", 2, "x"],
+        ["instances", 3, "x"],
+        ["instances", 4, "x"],
+        ["instances", 0, "x"],
+    ]

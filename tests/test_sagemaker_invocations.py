@@ -70,6 +70,38 @@ def test_csv_cell_error_is_located_by_row_and_field(iris: httpx.Client) -> None:
     assert [error["loc"] for error in response.json()["errors"]] == [["instances", 1, "petal_length"]]
 
 
+@pytest.fixture(scope="module")
+def vector() -> Iterator[httpx.Client]:
+    with ServerProcess(FIXTURES / "vector.py") as server, client_for(server) as client:
+        yield client
+
+
+@pytest.mark.parametrize("cell", ["inf", "-Infinity", "nan", "1e400"])
+def test_csv_and_npy_refuse_non_finite_numbers_located_by_cell(vector: httpx.Client, cell: str) -> None:
+    csv_answer = vector.post(
+        "/invocations", content=f"1,2,3\n4,{cell},6\n", headers={"content-type": "text/csv"}
+    )
+    buffer = io.BytesIO()
+    np.save(buffer, np.array([[1.0, 2.0, 3.0], [4.0, float(cell), 6.0]]))
+    npy_answer = vector.post(
+        "/invocations", content=buffer.getvalue(), headers={"content-type": "application/x-npy"}
+    )
+
+    for answer in (csv_answer, npy_answer):
+        assert answer.status_code == 422, answer.text
+        assert [error["loc"] for error in answer.json()["errors"]] == [["instances", 1, "values", 1]]
+
+
+def test_json_lines_are_validated_as_strictly_as_the_json_envelope(iris: httpx.Client) -> None:
+    line = json.dumps(dict(zip(IRIS_FIELDS, [5.1, True, "1.4", 0.2], strict=True)))
+    response = iris.post("/invocations", content=line, headers={"content-type": "application/jsonlines"})
+    assert response.status_code == 422
+    assert [error["loc"] for error in response.json()["errors"]] == [
+        ["instances", 0, "sepal_width"],
+        ["instances", 0, "petal_length"],
+    ]
+
+
 def test_csv_row_of_the_wrong_width_names_the_fields(iris: httpx.Client) -> None:
     response = iris.post("/invocations", content="5.1,3.5,1.4\n", headers={"content-type": "text/csv"})
     assert response.status_code == 400
