@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError, create_model
+from pydantic import BaseModel, Field, Json, TypeAdapter, ValidationError, create_model
 
 from predictor.limits import Limits
 from predictor.problems import ProblemError, field_errors, problem
@@ -35,6 +35,7 @@ class Schema:
         )
         self._instances = TypeAdapter(list[input_model])  # type: ignore[valid-type]
         self._predictions = TypeAdapter(list[output_model])  # type: ignore[valid-type]
+        self._instance_texts = TypeAdapter(list[Json[input_model]])  # type: ignore[valid-type]
 
     def check_size(self, body_bytes: int) -> None:
         if body_bytes > self.limits.max_body_bytes:
@@ -103,6 +104,16 @@ class Schema:
             return self.input_model.model_validate(value)
         except ValidationError as exc:
             raise _instance_problem(exc, index) from None
+
+    def parse_instances_json(self, texts: list[bytes] | list[str]) -> list[Any] | None:
+        """Validate many JSON-encoded instances in one call, each on its own (no text is joined to
+        another); None if any one fails, and then `parse_instance_json` one by one says which and
+        why. Accepts exactly what `parse_instance_json` accepts: keep the two in step."""
+        try:
+            instances: list[Any] = self._instance_texts.validate_python(texts)
+        except ValidationError:
+            return None
+        return instances
 
     def encode_prediction(self, prediction: Any) -> bytes:
         """One prediction as JSON, encoded as in a response envelope."""
