@@ -115,6 +115,11 @@ class Schema:
             return None
         return instances
 
+    def encode_predictions(self, predictions: list[Any]) -> list[bytes]:
+        """Each prediction as `encode_prediction` writes it, for a whole chunk at once."""
+        to_json = self.output_model.__pydantic_serializer__.to_json
+        return [to_json(prediction) for prediction in predictions]
+
     def encode_prediction(self, prediction: Any) -> bytes:
         """One prediction as JSON, encoded as in a response envelope."""
         serializer = self.output_model.__pydantic_serializer__

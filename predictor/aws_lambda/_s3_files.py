@@ -138,13 +138,13 @@ class S3Files:
         if isinstance(answers, Problem):
             shared = problem_line(answers)
             return b"".join(shared if not isinstance(slot, bytes) else slot for slot in slots), 0
-        encode = self.runtime.schema.encode_prediction
-        predictions = iter(answers)
-        lines = [
-            slot if isinstance(slot, bytes) else b'{"prediction":' + encode(next(predictions)) + b"}\n"
-            for slot in slots
-        ]
-        return b"".join(lines), len(answers)
+        texts = self.runtime.schema.encode_predictions(answers)
+        encoded = [b'{"prediction":' + text + b"}\n" for text in texts]
+        if len(encoded) == len(slots):
+            return b"".join(encoded), len(encoded)
+        predictions = iter(encoded)
+        lines = [slot if isinstance(slot, bytes) else next(predictions) for slot in slots]
+        return b"".join(lines), len(encoded)
 
 
 def validate_records(schema: Schema, chunk: list[Record], first: int) -> list[Any]:
@@ -152,6 +152,8 @@ def validate_records(schema: Schema, chunk: list[Record], first: int) -> list[An
     validated in one call; if any fails, each is validated alone so each problem is its own."""
     texts = [record for record in chunk if isinstance(record, bytes)]
     validated = schema.parse_instances_json(texts) if texts else None
+    if validated is not None and len(validated) == len(chunk):
+        return validated
     together = iter(validated) if validated is not None else None
     slots: list[Any] = []
     for index, record in enumerate(chunk, first):
