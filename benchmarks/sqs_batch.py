@@ -75,15 +75,16 @@ def powertools_handler(queue_url: str | None) -> Any:
 
 
 def project_work(runtime: Any) -> Any:
-    """The SQS source's validate, predict and encode steps, without sending the replies."""
-    from predictor.aws_lambda.sqs import SqsEvent, reply
+    """The SQS source's whole answer (read the records, validate, predict, encode the replies),
+    without sending the replies."""
+    from predictor.aws_lambda._sqs_messages import SqsBatch
+    from predictor.aws_lambda.sqs import SqsEvent
 
     source = SqsEvent(runtime)
 
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        messages = [source.validate(r["messageId"], None, json.loads(r["body"])) for r in event["Records"]]
-        failed = source.predict(messages, "bench")
-        [reply(message) for message in messages]
+        replies, failed = source.answer(SqsBatch.of(event), context)
+        assert len(replies) == len(event["Records"])
         return {"batchItemFailures": sorted(failed)}
 
     return handler

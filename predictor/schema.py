@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError, create_model
+from pydantic import BaseModel, Field, Json, TypeAdapter, ValidationError, create_model
 from pydantic_core import ErrorDetails, from_json
 
 from predictor.contract import ContractError
@@ -61,6 +61,7 @@ class Schema:
         self._walked_fields = [] if allow_inf_nan else fields_to_walk(input_model)
         self._predictions = TypeAdapter(list[output_model])  # type: ignore[valid-type]
         self._may_hide_non_finite = encoded_check(output_model)
+        self._instance_texts = TypeAdapter(list[Json[validated]])  # type: ignore[valid-type]
 
     def check_size(self, body_bytes: int, *, at_least: bool = False) -> None:
         """413 past the body limit; `at_least` while a streamed body is still arriving."""
@@ -195,10 +196,30 @@ class Schema:
             self._refuse_nested_non_finite([instance], first=index)
         return instance
 
+    def parse_instances_json(self, texts: list[bytes] | list[str]) -> list[Any] | None:
+        """Validate many JSON-encoded instances in one call, each on its own (no text is joined to
+        another); None if any one fails, and then `parse_instance_json` one by one says which and
+        why. Accepts exactly what `parse_instance_json` accepts: keep the two in step."""
+        try:
+            instances: list[Any] = self._instance_texts.validate_python(texts, strict=True)
+            if self._walked_fields:
+                self._refuse_nested_non_finite(instances)
+        except (ValidationError, ProblemError):
+            return None
+        return instances
+
+    def encode_predictions(self, predictions: list[Any]) -> list[bytes]:
+        """Each prediction as JSON, encoded as in a response envelope; a non-finite number raises
+        ContractError, as on HTTP, instead of becoming a silent null."""
+        to_json = self.output_model.__pydantic_serializer__.to_json
+        texts = [to_json(prediction) for prediction in predictions]
+        if any(self._may_hide_non_finite(text) for text in texts):
+            refuse_non_finite_output(predictions)
+        return texts
+
     def encode_prediction(self, prediction: Any) -> bytes:
         """One prediction as JSON, encoded as in a response envelope."""
-        serializer = self.output_model.__pydantic_serializer__
-        return serializer.to_json(prediction)
+        return self.encode_predictions([prediction])[0]
 
 
 def refuse_non_finite_output(predictions: list[Any]) -> None:

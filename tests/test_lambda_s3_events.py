@@ -195,6 +195,16 @@ def test_predictor_failure_raises_and_writes_nothing(events_aws: EventsAws, buck
     assert keys(events_aws.s3, buckets.outputs) == []
 
 
+def test_non_finite_prediction_fails_the_file_instead_of_writing_null(
+    events_aws: EventsAws, buckets: Buckets
+) -> None:
+    events_aws.s3.put_object(Bucket=buckets.inputs, Key="a.jsonl", Body=jsonl(item("a")))
+
+    with pytest.raises(Exception, match=r"1 of 1 input files failed.*non-finite number at doubled"):
+        run(handler_for("non_finite_output", buckets.environ), s3_put(buckets.inputs, "a.jsonl"))
+    assert not [key for key in keys(events_aws.s3, buckets.outputs) if key.endswith(".manifest.json")]
+
+
 @dataclass(frozen=True)
 class ShortContext(LambdaContext):
     remaining_ms: int = 1500

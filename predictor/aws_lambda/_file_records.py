@@ -10,6 +10,7 @@ import csv
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 from predictor import problems
 from predictor.problems import Problem, ProblemError
@@ -29,6 +30,7 @@ class Decoded:
 
 
 Record = bytes | Decoded | Problem
+T = TypeVar("T")
 
 
 class BadObject(ValueError):
@@ -46,15 +48,15 @@ def file_format(key: str) -> str:
 def records(form: str, chunks: Iterable[bytes], schema: Schema) -> Iterator[Record]:
     max_bytes = schema.limits.max_body_bytes
     if form == "jsonl":
-        return (line if line is not None else _too_long(max_bytes) for line in lines(chunks, max_bytes))
+        return lines(chunks, max_bytes, _too_long(max_bytes))
     if form == "csv":
-        return csv_records(lines(chunks, max_bytes), max_bytes)
+        return csv_records(lines(chunks, max_bytes, None), max_bytes)
     return envelope_records(chunks, schema)
 
 
-def lines(chunks: Iterable[bytes], max_bytes: int) -> Iterator[bytes | None]:
-    """Non-blank lines without their line ending; None for a line over `max_bytes`, which is
-    skipped without being held in memory."""
+def lines(chunks: Iterable[bytes], max_bytes: int, too_long: T) -> Iterator[bytes | T]:
+    """Non-blank lines without their line ending; `too_long` for a line over `max_bytes`, which
+    is skipped without being held in memory."""
     pending = b""
     skipping = False
     for chunk in chunks:
@@ -67,11 +69,11 @@ def lines(chunks: Iterable[bytes], max_bytes: int) -> Iterator[bytes | None]:
         pending = parts.pop()
         for line in parts:
             if len(line) > max_bytes:
-                yield None
+                yield too_long
             elif line.strip():
                 yield line.rstrip(b"\r")
         if len(pending) > max_bytes:
-            yield None
+            yield too_long
             pending, skipping = b"", True
     if pending.strip():
         yield pending.rstrip(b"\r")

@@ -6,6 +6,7 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from itertools import islice
 from typing import Any
 
 from predictor import problems
@@ -14,12 +15,13 @@ from predictor.aws_lambda._batches import run_chunk
 from predictor.aws_lambda._clients import client
 from predictor.aws_lambda._file_records import BadObject, Decoded, Record, file_format, records
 from predictor.aws_lambda._s3_output import MultipartOutput, put_json
+from predictor.aws_lambda._s3_stream import Stream
 from predictor.aws_lambda._settings import OUTPUT_URI_HINT, EventSettings, S3Prefix
 from predictor.aws_lambda._source import remaining_seconds, request_id
 from predictor.problems import Problem, ProblemError
 from predictor.runtime import Runtime
+from predictor.schema import Schema
 
-READ_BYTES = 1024 * 1024
 # Kept back from the invocation's remaining time to abort the upload and report.
 RESERVE_S = 2.0
 
@@ -118,66 +120,60 @@ class S3Files:
     def _predict(
         self, found: Iterator[Record], output: MultipartOutput, progress: Any, rid: str
     ) -> tuple[int, int, int]:
-        schema, batch_size = self.runtime.schema, self.settings.batch_size
         total = predicted = 0
-        slots: list[bytes | None] = []  # a problem line, or None where a prediction goes
-        valid: list[Any] = []
-
-        def flush() -> None:
-            nonlocal predicted
-            answers: list[Any] | Problem = run_chunk(self.runtime, valid, rid) if valid else []
-            shared = problem_line(answers) if isinstance(answers, Problem) else None
-            predictions = iter(answers if isinstance(answers, list) else ())
-            lines = []
-            for slot in slots:
-                if slot is not None:
-                    lines.append(slot)
-                elif shared is not None:
-                    lines.append(shared)
-                else:
-                    lines.append(b'{"prediction":' + schema.encode_prediction(next(predictions)) + b"}\n")
-                    predicted += 1
-            output.write(b"".join(lines))
-            slots.clear()
-            valid.clear()
+        batch_size = self.settings.batch_size
+        while chunk := list(islice(found, batch_size)):
+            lines, answered = self._answer_chunk(chunk, total, rid)
+            output.write(lines)
+            total += len(chunk)
+            predicted += answered
             progress(total)
-
-        for record in found:
-            try:
-                if isinstance(record, bytes):
-                    valid.append(schema.parse_instance_json(record, total))
-                elif isinstance(record, Decoded):
-                    valid.append(schema.parse_instance(record.value, total, from_text=record.from_text))
-                else:
-                    raise ProblemError(record)
-                slots.append(None)
-            except ProblemError as exc:
-                slots.append(problem_line(exc.problem))
-            total += 1
-            if len(slots) >= batch_size:
-                flush()
-        flush()
         return total, predicted, total - predicted
+
+    def _answer_chunk(self, chunk: list[Record], first: int, rid: str) -> tuple[bytes, int]:
+        """The output lines of a chunk of records (1:1, in order) and how many are predictions."""
+        slots = validate_records(self.runtime.schema, chunk, first)
+        valid = [slot for slot in slots if not isinstance(slot, bytes)]
+        answers: list[Any] | Problem = run_chunk(self.runtime, valid, rid) if valid else []
+        if isinstance(answers, Problem):
+            shared = problem_line(answers)
+            return b"".join(shared if not isinstance(slot, bytes) else slot for slot in slots), 0
+        texts = self.runtime.schema.encode_predictions(answers)
+        encoded = [b'{"prediction":' + text + b"}\n" for text in texts]
+        if len(encoded) == len(slots):
+            return b"".join(encoded), len(encoded)
+        predictions = iter(encoded)
+        lines = [slot if isinstance(slot, bytes) else next(predictions) for slot in slots]
+        return b"".join(lines), len(encoded)
+
+
+def validate_records(schema: Schema, chunk: list[Record], first: int) -> list[Any]:
+    """Per record, its validated instance or its problem line. The JSON texts of a chunk are
+    validated in one call; if any fails, each is validated alone so each problem is its own."""
+    texts = [record for record in chunk if isinstance(record, bytes)]
+    validated = schema.parse_instances_json(texts) if texts else None
+    if validated is not None and len(validated) == len(chunk):
+        return validated
+    together = iter(validated) if validated is not None else None
+    slots: list[Any] = []
+    for index, record in enumerate(chunk, first):
+        try:
+            if isinstance(record, bytes):
+                if together is None:
+                    slots.append(schema.parse_instance_json(record, index))
+                else:
+                    slots.append(next(together))
+            elif isinstance(record, Decoded):
+                slots.append(schema.parse_instance(record.value, index, from_text=record.from_text))
+            else:
+                raise ProblemError(record)
+        except ProblemError as exc:
+            slots.append(problem_line(exc.problem))
+    return slots
 
 
 def problem_line(problem: Problem) -> bytes:
     return b'{"problem":' + problems.encode(problem) + b"}\n"
-
-
-class Stream:
-    """An S3 body read in chunks, counting what was read."""
-
-    def __init__(self, body: Any) -> None:
-        self.body = body
-        self.read = 0
-
-    def chunks(self) -> Iterator[bytes]:
-        while chunk := self.body.read(READ_BYTES):
-            self.read += len(chunk)
-            yield chunk
-
-    def close(self) -> None:
-        self.body.close()
 
 
 @dataclass

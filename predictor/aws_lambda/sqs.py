@@ -8,31 +8,18 @@ moves it to the dead-letter queue.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
 from typing import Any
 
-from predictor import problems
 from predictor._log import logger
-from predictor.aws_lambda._batches import ChunkFailed, chunks, run_chunk
-from predictor.aws_lambda._notifications import created_objects, is_s3_notification, is_s3_test_event, run_all
+from predictor.aws_lambda._batches import ChunkFailed, run_chunk
+from predictor.aws_lambda._notifications import created_objects, run_all
 from predictor.aws_lambda._replies import Reply, deliver
 from predictor.aws_lambda._s3_files import S3Files
 from predictor.aws_lambda._settings import OUTPUT_URI_HINT, EventSettings
 from predictor.aws_lambda._source import request_id
-from predictor.problems import Problem, ProblemError
+from predictor.aws_lambda._sqs_messages import Message, Notification, SqsBatch, reply, sort_messages
+from predictor.problems import Problem
 from predictor.runtime import Runtime
-
-BODY_HINT = 'send {"instances": [...]} or one instance as the message body'
-
-
-@dataclass
-class Message:
-    message_id: str
-    group_id: str | None
-    instances: list[Any] = field(default_factory=list)
-    predictions: list[bytes] = field(default_factory=list)
-    problem: Problem | None = None
 
 
 class SqsEvent:
@@ -52,53 +39,40 @@ class SqsEvent:
         )
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        from aws_lambda_powertools.utilities.data_classes import SQSEvent
-
-        records = list(SQSEvent(event).records)
-        fifo = bool(records) and records[0].event_source_arn.endswith(".fifo")
-        order = [record.message_id for record in records]
-        groups = {record.message_id: record.attributes.message_group_id for record in records}
+        batch = SqsBatch.of(event)
         if self.settings.output is None:
             logger().error(f"no OUTPUT_URI: every message is reported failed; {OUTPUT_URI_HINT}")
-            return failures(order)
+            return failures(batch.order)
+        answered, failed = self.answer(batch, context)
+        failed |= deliver(self.settings.output, answered)
+        if batch.fifo:
+            failed = _fifo_closure(batch.order, batch.groups, failed)
+        return failures([message_id for message_id in batch.order if message_id in failed])
+
+    def answer(self, batch: SqsBatch, context: Any) -> tuple[list[Reply], set[str]]:
+        """The replies to send, and the ids of messages to report failed (S3 files run here)."""
         failed: set[str] = set()
         messages: list[Message] = []
-        for record in records:
-            body = _decode(record.body)
-            if is_s3_test_event(body):
+        for found in sort_messages(self.runtime.schema, batch):
+            if isinstance(found, Message):
+                messages.append(found)
                 continue
-            if is_s3_notification(body):
-                if fifo and _blocked(record.message_id, order, groups, failed):
-                    failed.add(record.message_id)
-                    continue
-                try:
-                    run_all(self.files, created_objects(body), context)
-                except Exception:
-                    failed.add(record.message_id)
+            if batch.fifo and _blocked(found.message_id, batch.order, batch.groups, failed):
+                failed.add(found.message_id)
                 continue
-            messages.append(self.validate(record.message_id, groups[record.message_id], body))
+            if not self.run_files(found, context):
+                failed.add(found.message_id)
         failed |= self.predict(messages, request_id(context))
-        if fifo:
-            failed = _fifo_closure(order, groups, failed)
-        answered = [reply(message) for message in messages if message.message_id not in failed]
-        failed |= deliver(self.settings.output, answered)
-        if fifo:
-            failed = _fifo_closure(order, groups, failed)
-        return failures([message_id for message_id in order if message_id in failed])
+        if batch.fifo:
+            failed = _fifo_closure(batch.order, batch.groups, failed)
+        return [reply(message) for message in messages if message.message_id not in failed], failed
 
-    def validate(self, message_id: str, group_id: str | None, body: object) -> Message:
-        message = Message(message_id, group_id)
-        schema = self.runtime.schema
+    def run_files(self, notification: Notification, context: Any) -> bool:
         try:
-            if isinstance(body, Problem):
-                raise ProblemError(body)
-            if isinstance(body, dict) and "instances" in body:
-                message.instances = schema.parse_object(body)
-            else:
-                message.instances = [schema.parse_instance(body, 0)]
-        except ProblemError as exc:
-            message.problem = exc.problem
-        return message
+            run_all(self.files, created_objects(notification.body), context)
+        except Exception:
+            return False
+        return True
 
     def predict(self, messages: list[Message], rid: str) -> set[str]:
         """One vectorised pass over every valid instance of the batch; the ids of messages whose
@@ -112,35 +86,21 @@ class SqsEvent:
         instances = [instance for message in valid for instance in message.instances]
         failed: set[str] = set()
         encode = self.runtime.schema.encode_prediction
-        for start, chunk in enumerate(chunks(instances, self.settings.batch_size)):
-            chunk_owners = owners[start * self.settings.batch_size :][: len(chunk)]
+        size = self.settings.batch_size
+        for start in range(0, len(instances), size):
+            chunk_owners = owners[start : start + size]
             try:
-                answers = run_chunk(self.runtime, list(chunk), rid)
+                answers = run_chunk(self.runtime, instances[start : start + size], rid)
             except ChunkFailed:
                 failed.update(owner.message_id for owner in chunk_owners)
                 continue
-            for position, owner in enumerate(chunk_owners):
-                if isinstance(answers, Problem):
+            if isinstance(answers, Problem):
+                for owner in chunk_owners:
                     owner.problem = answers
-                else:
-                    owner.predictions.append(encode(answers[position]))
+                continue
+            for owner, answer in zip(chunk_owners, answers, strict=True):
+                owner.predictions.append(encode(answer))
         return failed
-
-
-def reply(message: Message) -> Reply:
-    head = b'{"messageId":' + json.dumps(message.message_id).encode()
-    if message.problem is not None:
-        body = head + b',"problem":' + problems.encode(message.problem) + b"}"
-    else:
-        body = head + b',"predictions":[' + b",".join(message.predictions) + b"]}"
-    return Reply(message.message_id, message.group_id, body)
-
-
-def _decode(body: str) -> object:
-    try:
-        return json.loads(body)
-    except ValueError as exc:
-        return problems.problem(400, f"The message body is not valid JSON ({exc}); {BODY_HINT}")
 
 
 def _blocked(message_id: str, order: list[str], groups: dict[str, str | None], failed: set[str]) -> bool:

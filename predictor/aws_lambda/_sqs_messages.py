@@ -1,0 +1,119 @@
+"""SQS message bodies sorted and validated: the bare instances of a whole batch in one pydantic call.
+
+Records are read as the raw dicts Lambda passes: Powertools' `SQSRecord` wrapper costs more per
+record than validating the record does, and a batch holds up to 10,000 of them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic_core import to_json
+
+from predictor import problems
+from predictor.aws_lambda._notifications import is_s3_notification, is_s3_test_event
+from predictor.aws_lambda._replies import Reply
+from predictor.problems import Problem, ProblemError
+from predictor.schema import Schema
+
+BODY_HINT = 'send {"instances": [...]} or one instance as the message body'
+
+
+def _only_an_instance(body: str) -> bool:
+    """A body holding none of these cannot be an envelope, an S3 notification or S3's test event,
+    so it can only be one bare instance. The backslash keeps out keys spelled with escapes."""
+    return not ('"instances"' in body or '"Records"' in body or '"Event"' in body or "\\" in body)
+
+
+_NONE = object()
+
+
+@dataclass(slots=True)
+class Message:
+    message_id: str
+    group_id: str | None
+    instances: list[Any] = field(default_factory=list)
+    predictions: list[bytes] = field(default_factory=list)
+    problem: Problem | None = None
+
+
+@dataclass(frozen=True)
+class Notification:
+    """A message whose body is an S3 notification: its objects are processed as files."""
+
+    message_id: str
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SqsBatch:
+    records: list[dict[str, Any]]
+    order: list[str]
+    groups: dict[str, str | None]
+    fifo: bool
+
+    @classmethod
+    def of(cls, event: dict[str, Any]) -> SqsBatch:
+        records: list[dict[str, Any]] = event["Records"]
+        order = [record["messageId"] for record in records]
+        groups = {
+            record["messageId"]: (record.get("attributes") or {}).get("MessageGroupId") for record in records
+        }
+        fifo = bool(records) and str(records[0].get("eventSourceARN", "")).endswith(".fifo")
+        return cls(records, order, groups, fifo)
+
+
+def sort_messages(schema: Schema, batch: SqsBatch) -> list[Message | Notification]:
+    """Every message but S3's test events, in order: validated, or an S3 notification to run.
+
+    Bodies that can only be bare instances are validated together; if any of them fails, each is
+    validated alone, so every problem is the one the message would get on its own."""
+    bare = [index for index, record in enumerate(batch.records) if _only_an_instance(record["body"])]
+    valid = schema.parse_instances_json([batch.records[index]["body"] for index in bare]) if bare else None
+    together = dict(zip(bare, valid, strict=True)) if valid is not None else {}
+    sorted_: list[Message | Notification] = []
+    for index, record in enumerate(batch.records):
+        message_id = record["messageId"]
+        instance = together.get(index, _NONE)
+        if instance is not _NONE:
+            sorted_.append(Message(message_id, batch.groups[message_id], [instance]))
+            continue
+        found = read_body(schema, message_id, batch.groups[message_id], record["body"])
+        if found is not None:
+            sorted_.append(found)
+    return sorted_
+
+
+def read_body(
+    schema: Schema, message_id: str, group_id: str | None, text: str
+) -> Message | Notification | None:
+    """One body on its own: a validated message, a notification, or None for S3's test event."""
+    message = Message(message_id, group_id)
+    try:
+        body = json.loads(text)
+    except ValueError as exc:
+        message.problem = problems.problem(400, f"The message body is not valid JSON ({exc}); {BODY_HINT}")
+        return message
+    if is_s3_test_event(body):
+        return None
+    if is_s3_notification(body):
+        return Notification(message_id, body)
+    try:
+        if isinstance(body, dict) and "instances" in body:
+            message.instances = schema.parse_object(body)
+        else:
+            message.instances = [schema.parse_instance_json(text, 0)]
+    except ProblemError as exc:
+        message.problem = exc.problem
+    return message
+
+
+def reply(message: Message) -> Reply:
+    head = b'{"messageId":' + to_json(message.message_id)
+    if message.problem is not None:
+        body = head + b',"problem":' + problems.encode(message.problem) + b"}"
+    else:
+        body = head + b',"predictions":[' + b",".join(message.predictions) + b"]}"
+    return Reply(message.message_id, message.group_id, body)
