@@ -83,6 +83,9 @@ def _may_nest(annotation: Any) -> bool:
     origin = typing.get_origin(annotation)
     if origin is typing.Literal:
         return False
+    if origin is typing.Annotated:
+        # The metadata (constraints such as Field(ge=0)) holds no values: only the type counts.
+        return _may_nest(typing.get_args(annotation)[0])
     args = typing.get_args(annotation)
     if origin is None or not args:
         return True

@@ -86,6 +86,9 @@ def open_session(
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
+    # Idle intra-op threads sleep instead of spinning: a server's event loop (parsing the next
+    # requests while a batch runs) needs those cores; spinning cost 40% more CPU per instance.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     wanted = list(providers) if providers else choose_providers(onnxruntime.get_available_providers())
     session = onnxruntime.InferenceSession(str(model), options, providers=wanted)
     if warm_up:

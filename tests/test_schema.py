@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 from pydantic import BaseModel, ConfigDict, Field
@@ -42,6 +42,13 @@ class Point(BaseModel):
 class Nested(BaseModel):
     points: list[Point]
     name: str = ""
+
+
+class Annotated_(BaseModel):
+    """Constraints on list items and on a nested model, as `Annotated` spells them."""
+
+    pixels: list[Annotated[float, Field(ge=-100)]]
+    points: list[Annotated[Point, Field(description="where")]]
 
 
 class Example(BaseModel):
@@ -250,6 +257,19 @@ def test_non_finite_numbers_in_nested_models_are_located() -> None:
     ]
     assert problem["errors"][0]["message"] == "Input should be a finite number; JSON has no Infinity or NaN"
     assert len(built.parse_json('{"instances": [{"points": [{"x": 2}]}]}')) == 1
+
+
+@pytest.mark.parametrize(
+    ("instance", "where"),
+    [
+        ('{"pixels": [1, Infinity], "points": [{"x": 1}]}', ["instances", 0, "pixels", 1]),
+        ('{"pixels": [1, 2], "points": [{"x": 1}, {"x": NaN}]}', ["instances", 0, "points", 1, "x"]),
+    ],
+)
+def test_non_finite_numbers_behind_annotated_constraints_are_located(instance: str, where: list[Any]) -> None:
+    problem = refused(f'{{"instances": [{instance}]}}', Schema(Annotated_, Out, LIMITS))
+
+    assert [(e["loc"], e["type"]) for e in problem["errors"]] == [(where, "finite_number")]
 
 
 def test_nested_non_finite_numbers_pass_when_allowed() -> None:
