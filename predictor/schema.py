@@ -36,6 +36,10 @@ class Schema:
         self.input_model = input_model
         self.output_model = output_model
         self.limits = limits
+        # Per-request comparisons read these rather than the limits' attributes.
+        self._max_body_bytes = limits.max_body_bytes
+        self._max_instances = limits.max_instances
+        self._may_hold_too_many = 2 * limits.max_instances + _EMPTY_ENVELOPE_BYTES
         self.request_model: type[BaseModel] = create_model(
             f"{input_model.__name__}Request",
             instances=(
@@ -82,7 +86,8 @@ class Schema:
 
     def parse_json(self, body: bytes | str) -> list[Any]:
         """Validate a JSON request body into input instances, or raise a 400/413/422 problem."""
-        self.check_size(len(body))
+        if len(body) > self._max_body_bytes:
+            self.check_size(len(body))
         return self._validate_json(body)
 
     def parse_object(self, envelope: object) -> list[Any]:
@@ -108,7 +113,7 @@ class Schema:
         return instances
 
     def _validate_json(self, body: bytes | str) -> list[Any]:
-        if len(body) > 2 * self.limits.max_instances + _EMPTY_ENVELOPE_BYTES:
+        if len(body) > self._may_hold_too_many:
             # Long enough to hold too many instances: count them before validating any.
             self._count_before_validating(body)
         try:
@@ -116,7 +121,8 @@ class Schema:
         except ValidationError as exc:
             raise _as_problem(exc) from None
         instances: list[Any] = envelope.instances
-        self.check_count(len(instances))
+        if len(instances) > self._max_instances:
+            self.check_count(len(instances))
         if self._walked_fields:
             self._refuse_nested_non_finite(instances)
         return instances
