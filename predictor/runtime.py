@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from predictor import problems
 from predictor._log import logger
@@ -27,13 +27,13 @@ from predictor.schema import ENVELOPE_HINT, Schema
 JSON = "application/json"
 
 
-@dataclass(frozen=True, slots=True)
-class Reply:
+class Reply(NamedTuple):
+    # A tuple, not a frozen dataclass: one is built per request, and a tuple builds faster.
     status: int
     content_type: str
     body: bytes
     #: Extra answer headers, set only when a predictor asked for its request context.
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = MappingProxyType({})
 
 
 class Runtime:
@@ -67,6 +67,9 @@ class Runtime:
         #: The predictor's predict takes a `context`; transports build one only then.
         self.wants_context = takes_context(predictor_class)
         self._raw_types = frozenset(t.lower() for t in predictor_class.raw_content_types)
+        # The base class's pre- and postprocess return their argument: skip the calls then.
+        self._preprocesses = predictor_class.preprocess is not Predictor.preprocess
+        self._postprocesses = predictor_class.postprocess is not Predictor.postprocess
 
     def start(self) -> None:
         """Fetch artifacts and run setup; a failure is kept as the reason for not ready."""
@@ -119,7 +122,10 @@ class Runtime:
         try:
             if not self.ready:
                 raise ProblemError(problems.not_ready(self.failure))
-            media_type = (content_type or JSON).partition(";")[0].strip().lower()
+            if content_type is None or content_type == JSON:
+                media_type = JSON  # the common case, without parsing
+            else:
+                media_type = content_type.partition(";")[0].strip().lower()
             if media_type == JSON or media_type.endswith("+json"):
                 instances = self.schema.parse_json(body)
             elif media_type in self._raw_types:
@@ -160,11 +166,11 @@ class Runtime:
         """preprocess -> predict -> postprocess over validated instances; `context` only
         reaches a predict that asks for it (then `context` must be given)."""
         predictor = self.predictor
-        batch = predictor.preprocess(instances)
+        batch = predictor.preprocess(instances) if self._preprocesses else instances
         # The base signature has no context; a predict that takes one was found at init.
         call: Any = predictor.predict
         predicted = call(batch, context) if self.wants_context else call(batch)
-        predictions = predictor.postprocess(predicted)
+        predictions = predictor.postprocess(predicted) if self._postprocesses else predicted
         return check_predictions(self.predictor_class, len(instances), predictions)
 
     def problem_for(self, exc: Exception, request_id: str, *, action: str = "predict") -> Problem:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, Json, TypeAdapter, ValidationError, create_model
 from pydantic_core import ErrorDetails, from_json
@@ -36,6 +36,10 @@ class Schema:
         self.input_model = input_model
         self.output_model = output_model
         self.limits = limits
+        # Per-request comparisons read these rather than the limits' attributes.
+        self._max_body_bytes = limits.max_body_bytes
+        self._max_instances = limits.max_instances
+        self._may_hold_too_many = 2 * limits.max_instances + _EMPTY_ENVELOPE_BYTES
         self.request_model: type[BaseModel] = create_model(
             f"{input_model.__name__}Request",
             instances=(
@@ -58,8 +62,14 @@ class Schema:
             f"{input_model.__name__}Request",
             instances=(list[validated], Field(min_length=1)),  # type: ignore[valid-type]
         )
+        # The hot path calls pydantic-core directly: the Python wrappers around it cost more
+        # than validating a small request.
+        self._validate_request = self._request_validator.__pydantic_validator__.validate_json
         self._walked_fields = [] if allow_inf_nan else fields_to_walk(input_model)
         self._predictions = TypeAdapter(list[output_model])  # type: ignore[valid-type]
+        # The whole response envelope in one serializer call: no copy to wrap the list.
+        envelope = TypeAdapter(dict[Literal["predictions"], list[output_model]])  # type: ignore[valid-type]
+        self._encode_envelope = envelope.serializer.to_json
         self._may_hide_non_finite = encoded_check(output_model)
         self._instance_texts = TypeAdapter(list[Json[validated]])  # type: ignore[valid-type]
 
@@ -77,7 +87,8 @@ class Schema:
 
     def parse_json(self, body: bytes | str) -> list[Any]:
         """Validate a JSON request body into input instances, or raise a 400/413/422 problem."""
-        self.check_size(len(body))
+        if len(body) > self._max_body_bytes:
+            self.check_size(len(body))
         return self._validate_json(body)
 
     def parse_object(self, envelope: object) -> list[Any]:
@@ -103,15 +114,16 @@ class Schema:
         return instances
 
     def _validate_json(self, body: bytes | str) -> list[Any]:
-        if len(body) > 2 * self.limits.max_instances + _EMPTY_ENVELOPE_BYTES:
+        if len(body) > self._may_hold_too_many:
             # Long enough to hold too many instances: count them before validating any.
             self._count_before_validating(body)
         try:
-            envelope = self._request_validator.model_validate_json(body, strict=True)
+            envelope = self._validate_request(body, strict=True)
         except ValidationError as exc:
             raise _as_problem(exc) from None
-        instances: list[Any] = envelope.instances  # type: ignore[attr-defined]
-        self.check_count(len(instances))
+        instances: list[Any] = envelope.instances
+        if len(instances) > self._max_instances:
+            self.check_count(len(instances))
         if self._walked_fields:
             self._refuse_nested_non_finite(instances)
         return instances
@@ -150,10 +162,10 @@ class Schema:
             )
 
     def encode(self, predictions: list[Any]) -> bytes:
-        encoded = self._predictions.dump_json(predictions)
+        encoded: bytes = self._encode_envelope({"predictions": predictions})
         if self._may_hide_non_finite(encoded):
             refuse_non_finite_output(predictions)
-        return b'{"predictions":' + encoded + b"}"
+        return encoded
 
     def dump(self, predictions: list[Any]) -> dict[str, Any]:
         refuse_non_finite_output(predictions)

@@ -143,7 +143,7 @@ def predict_event(event: dict[str, Any], shape: str) -> PredictEvent | None:
 
 def _body(event: dict[str, Any]) -> bytes:
     raw = event.get("body") or b""
-    if not isinstance(raw, str | bytes):
+    if not isinstance(raw, (str, bytes)):
         raise MalformedEvent(f"its body is a JSON {type(raw).__name__}, not the string API Gateway sends")
     if event.get("isBase64Encoded"):
         return base64.b64decode(raw)
