@@ -339,3 +339,108 @@ def test_a_non_finite_prediction_inside_a_field_is_named_by_its_path() -> None:
 
     with pytest.raises(ContractError, match=r"prediction 1 holds a non-finite number at by_label\.b;"):
         built.encode([Scores(by_label={"a": 1.0}), Scores(by_label={"a": 1.0, "b": float("inf")})])
+
+
+# Single records and rows, for the event paths and the SageMaker decoders.
+
+
+def record_problem(call: Any) -> dict[str, Any]:
+    with pytest.raises(ProblemError) as raised:
+        call()
+    return raised.value.problem.model_dump(exclude_none=True)
+
+
+def test_a_json_record_is_validated_strictly_and_located_at_its_index() -> None:
+    built = schema()
+    assert built.parse_instance_json('{"x": 2, "name": "a"}', 7).model_dump() == {"x": 2.0, "name": "a"}
+
+    problem = record_problem(lambda: built.parse_instance_json('{"x": true, "name": 3}', 7))
+
+    assert problem["status"] == 422
+    assert problem["detail"] == "2 fields failed validation"
+    assert [error["loc"] for error in problem["errors"]] == [["instances", 7, "x"], ["instances", 7, "name"]]
+    assert problem["errors"][0]["pointer"] == "#/instances/7/x"
+
+
+def test_a_record_that_is_not_json_is_a_400_naming_it() -> None:
+    problem = record_problem(lambda: schema().parse_instance_json(b'{"x": 1,', 4))
+
+    assert problem["status"] == 400
+    assert problem["detail"].startswith("Record 4 is not valid JSON (")
+    assert problem["detail"].endswith("); write one object")
+
+
+@pytest.mark.parametrize("text", ['{"x": Infinity, "name": "a"}', '{"x": 1e400, "name": "a"}'])
+def test_a_non_finite_record_is_refused_unless_allowed(text: str) -> None:
+    problem = record_problem(lambda: schema().parse_instance_json(text, 2))
+    assert [error["loc"] for error in problem["errors"]] == [["instances", 2, "x"]]
+
+    assert schema(allow_inf_nan=True).parse_instance_json(text, 2).x == float("inf")
+
+
+def test_nested_non_finite_records_are_located_at_their_index() -> None:
+    built = Schema(Nested, Out, LIMITS)
+    text = '{"points": [{"x": 1}, {"x": NaN}]}'
+
+    problem = record_problem(lambda: built.parse_instance_json(text, 9))
+    text_problem = record_problem(
+        lambda: built.parse_instance({"points": [{"x": "1"}, {"x": "nan"}]}, 9, from_text=True)
+    )
+
+    for found in (problem, text_problem):
+        assert [error["loc"] for error in found["errors"]] == [["instances", 9, "points", 1, "x"]]
+
+
+def test_a_decoded_record_is_validated_as_the_json_it_came_as() -> None:
+    built = schema()
+    assert built.parse_instance({"x": 1, "name": "a"}, 0).model_dump() == {"x": 1.0, "name": "a"}
+
+    problem = record_problem(lambda: built.parse_instance({"x": "1.5", "name": "a"}, 3))
+    not_json = record_problem(lambda: built.parse_instance({"x": {1, 2}, "name": "a"}, 3))
+
+    assert [error["loc"] for error in problem["errors"]] == [["instances", 3, "x"]]
+    assert not_json["status"] == 400
+    assert not_json["detail"].startswith("Record 3 is not JSON data (")
+
+
+def test_text_cells_convert_as_the_field_types_allow_but_stay_finite() -> None:
+    built = schema()
+    assert built.parse_instance({"x": "1.5", "name": "a"}, 0, from_text=True).x == 1.5
+
+    problem = record_problem(lambda: built.parse_instance({"x": "inf", "name": "a"}, 6, from_text=True))
+    missing = record_problem(lambda: built.parse_instance({"x": "1"}, 6, from_text=True))
+
+    assert [error["loc"] for error in problem["errors"]] == [["instances", 6, "x"]]
+    assert [error["loc"] for error in missing["errors"]] == [["instances", 6, "name"]]
+
+
+def test_rows_convert_validate_count_and_refuse_non_finite_cells() -> None:
+    built = schema()
+    assert [item.x for item in built.parse_rows([{"x": "1.5", "name": "a"}, {"x": 2, "name": "b"}])] == [
+        1.5,
+        2.0,
+    ]
+
+    problem = record_problem(lambda: built.parse_rows([{"x": "1", "name": "a"}, {"x": "nan", "name": "b"}]))
+    too_many = record_problem(lambda: built.parse_rows([{"x": "1", "name": "a"}] * 6))
+    nested = record_problem(lambda: Schema(Nested, Out, LIMITS).parse_rows([{"points": [{"x": "inf"}]}]))
+
+    assert [error["loc"] for error in problem["errors"]] == [["instances", 1, "x"]]
+    assert too_many["status"] == 413
+    assert [error["loc"] for error in nested["errors"]] == [["instances", 0, "points", 0, "x"]]
+
+
+def test_predictions_encode_one_by_one_as_in_the_envelope() -> None:
+    built = schema()
+    predictions = [Out(score=0.5), Out(score=None, label="b")]
+
+    texts = built.encode_predictions(predictions)
+
+    assert texts == [b'{"score":0.5,"label":"a"}', b'{"score":null,"label":"b"}']
+    assert built.encode_prediction(predictions[1]) == texts[1]
+    assert b'{"predictions":[' + b",".join(texts) + b"]}" == built.encode(predictions)
+
+
+def test_a_non_finite_prediction_breaks_the_contract_on_the_event_encoder() -> None:
+    with pytest.raises(ContractError, match="prediction 1 holds a non-finite number at score"):
+        schema().encode_predictions([Out(score=1.0), Out(score=float("nan"))])
