@@ -444,3 +444,24 @@ def test_predictions_encode_one_by_one_as_in_the_envelope() -> None:
 def test_a_non_finite_prediction_breaks_the_contract_on_the_event_encoder() -> None:
     with pytest.raises(ContractError, match="prediction 1 holds a non-finite number at score"):
         schema().encode_predictions([Out(score=1.0), Out(score=float("nan"))])
+
+
+def test_exactly_the_instance_limit_is_accepted() -> None:
+    assert len(schema().parse_json(envelope(LIMITS.max_instances, {"x": 1, "name": "a"}))) == 5
+
+
+def test_the_size_check_allows_the_limit_and_says_at_least_while_streaming() -> None:
+    schema().check_size(LIMITS.max_body_bytes)
+
+    problem = record_problem(lambda: schema().check_size(LIMITS.max_body_bytes + 1, at_least=True))
+
+    assert problem["detail"].startswith(f"The body is at least {LIMITS.max_body_bytes + 1} bytes")
+
+
+def test_records_validated_together_refuse_nested_non_finite_numbers() -> None:
+    built = Schema(Nested, Out, LIMITS)
+
+    together = built.parse_instances_json(['{"points": [{"x": 1}]}', '{"points": [{"x": 2}]}'])
+
+    assert [instance.points[0].x for instance in together or []] == [1.0, 2.0]
+    assert built.parse_instances_json(['{"points": [{"x": 1}]}', '{"points": [{"x": NaN}]}']) is None
