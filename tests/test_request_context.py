@@ -9,12 +9,16 @@ from typing import Any
 import httpx
 import pytest
 from lambda_events import SHAPES, LambdaContext, http_event, response_headers
+from mangum import Mangum
 from server_process import REPO, ServerProcess
+from starlette.responses import Response
 
 from predictor._loading import load_predictor_class
 from predictor.aws_lambda import LambdaHandler
-from predictor.aws_lambda.http import HttpEvent
+from predictor.aws_lambda.http import HttpEvent, event_context
+from predictor.aws_lambda.http import event_shape as shape_of
 from predictor.runtime import Runtime
+from predictor.server.request_context import context_from_scope
 
 FIXTURES = REPO / "tests" / "fixtures" / "predictors"
 ATTRIBUTES = "trace=abc,shadow=1"
@@ -86,3 +90,50 @@ def test_direct_invoke_gives_a_context_without_http_parts() -> None:
 def test_only_a_predict_naming_context_is_given_one() -> None:
     assert Runtime(load_predictor_class(str(FIXTURES / "reads_context.py"))).wants_context
     assert not Runtime(load_predictor_class(str(FIXTURES / "echo.py"))).wants_context
+
+
+def shape_with_repeats(shape: str) -> dict[str, Any]:
+    """An event with a repeated header and a repeated, encoded query value, as each shape carries them."""
+    headers = {"Content-Type": "application/json", "X-Tenant": "acme", "X-Multi": "one"}
+    event = http_event(shape, "POST", "/predict", headers=headers, body=json.dumps(INSTANCES))
+    if "multiValueHeaders" in event:
+        multi = event["multiValueHeaders"]
+        name = next(key for key in multi if key.lower() == "x-multi")
+        multi[name] = ["one", "two"]
+        multi["X-MULTI"] = ["three"]  # the same name spelled otherwise: folded in, never dropped
+    if shape in ("http-api-v2", "function-url"):
+        event["rawQueryString"] = "variant=blue&v=a%20b"
+        event["queryStringParameters"] = {"variant": "blue", "v": "a b"}
+    elif shape == "alb-multi-value":  # ALB passes the query on still percent-encoded
+        event["multiValueQueryStringParameters"] = {"variant": ["red", "blue"], "v": ["a%20b"]}
+    elif shape == "alb":
+        event["queryStringParameters"] = {"variant": "blue", "v": "a%20b"}
+    else:
+        event["queryStringParameters"] = {"variant": "blue", "v": "a b"}
+        event["multiValueQueryStringParameters"] = {"variant": ["red", "blue"], "v": ["a b"]}
+    return event
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_fast_path_context_equals_the_context_of_the_scope_mangum_builds(shape: str) -> None:
+    scopes: list[dict[str, Any]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        scopes.append(scope)
+        await Response(b"")(scope, receive, send)
+
+    event = shape_with_repeats(shape)
+    Mangum(app, lifespan="off")(json.loads(json.dumps(event)), LambdaContext())
+
+    fast = event_context(event, shape_of(event), "rid-1")
+    through_mangum = context_from_scope(scopes[0], "rid-1")
+
+    assert fast == through_mangum
+    assert fast.request_id == "rid-1"
+    assert fast.query_params == {"variant": "blue", "v": "a b"}
+    assert fast.headers["x-tenant"] == "acme"
+    assert fast.headers["x-multi"] == {
+        "alb-multi-value": "one, two, three",  # Mangum passes each value on; they are joined
+        "http-api-v1": "three",  # Mangum folds API Gateway's multiValueHeaders: the last spelling wins
+        "rest-api": "three",
+    }.get(shape, "one")

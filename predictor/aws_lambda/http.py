@@ -188,13 +188,18 @@ def event_context(event: dict[str, Any], shape: str, rid: str) -> RequestContext
     headers: dict[str, str] = {}
     if shape == ALB and "multiValueHeaders" in event:
         for key, values in (event["multiValueHeaders"] or {}).items():
-            headers[key.lower()] = ",".join(values)
+            name, joined = key.lower(), ", ".join(values)
+            # Mangum passes every value on; the server's context joins repeats in order.
+            headers[name] = f"{headers[name]}, {joined}" if name in headers else joined
     else:
         headers = {key.lower(): str(value) for key, value in (event.get("headers") or {}).items()}
+        if shape == V2 and event.get("cookies"):
+            # Payload 2.0 carries cookies apart from the headers; Mangum restores the header.
+            headers["cookie"] = "; ".join(event["cookies"])
         if shape == V1:
             for key, values in (event.get("multiValueHeaders") or {}).items():
                 if isinstance(values, list):
-                    headers[key.lower()] = ",".join(values)
+                    headers[key.lower()] = ", ".join(values)
     if shape != V2 and event.get("multiValueQueryStringParameters"):
         multi = event["multiValueQueryStringParameters"]
         query = {key: values[-1] for key, values in multi.items() if values}

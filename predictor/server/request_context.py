@@ -16,6 +16,6 @@ def context_from_scope(scope: MutableMapping[str, Any], request_id: str) -> Requ
         key = name.decode("latin-1").lower()
         text = value.decode("latin-1")
         # Repeated headers are joined, as HTTP allows and API Gateway does.
-        headers[key] = f"{headers[key]},{text}" if key in headers else text
+        headers[key] = f"{headers[key]}, {text}" if key in headers else text
     query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
     return RequestContext(request_id, query, headers)
