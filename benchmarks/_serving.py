@@ -18,11 +18,12 @@ from pathlib import Path
 
 import httpx
 
+from benchmarks._processes import cpu_seconds
+
 ROOT = Path(__file__).resolve().parents[1]
 PEERS_VENV = ROOT / ".venv-peers"
 PEER_PACKAGES = ("mlserver==1.7.*", "bentoml==1.4.39", "onnxruntime", "numpy")
 HOST = "127.0.0.1"
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -106,7 +107,7 @@ class Server:
     def cpu_seconds(self) -> float:
         """User + system CPU of the server and every process it started (workers, runners)."""
         assert self.process is not None
-        return sum(_cpu(pid) for pid in _tree(self.process.pid))
+        return sum(cpu_seconds(pid) for pid in _tree(self.process.pid))
 
 
 def _tree(root: int) -> list[int]:
@@ -124,14 +125,6 @@ def _tree(root: int) -> list[int]:
         found += children
         frontier += children
     return found
-
-
-def _cpu(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from benchmarks import _processes
+
 HERE = Path(__file__).resolve().parent
 BIN = HERE / "node_modules" / ".bin" / "s3rver"
 # s3rver's built-in account; it verifies SigV4 signatures made with this key pair.
@@ -102,14 +104,7 @@ class S3rver:
 
     def stop(self) -> None:
         if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-            if self.process.stderr:
-                self.process.stderr.close()
+            _processes.stop(self.process)
             self.process = None
         if self.directory is not None:
             shutil.rmtree(self.directory, ignore_errors=True)
