@@ -13,8 +13,9 @@ from lambda_events import REPO
 from s3_server import clean_environ
 
 LINES = 100_000
-# Lines of ~430 bytes: a 43 MB input and a 45 MB output. Streamed, the peak grows ~21 MiB here
-# (two 8 MiB output parts in flight); with the input and output held whole, ~124 MiB.
+# Lines of ~430 bytes: a 43 MB input and a 45 MB output. Streamed, the peak grows by the output
+# parts held (two 8 MiB parts going up while a third fills) and a few input chunks; with the
+# input and output held whole, ~124 MiB.
 NAME = "n" * 400
 MAX_GROWTH_MIB = 40
 

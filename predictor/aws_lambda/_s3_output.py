@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -9,6 +10,9 @@ from predictor._log import logger
 
 # S3's smallest part (except the last) is 5 MiB; a few parts in flight bound memory.
 PART_BYTES = 8 * 1024 * 1024
+# Two parts going up at once: the next part is ready before a slow PUT of the last one ends,
+# so predicting rarely waits on S3; memory stays below (IN_FLIGHT + 1) * PART_BYTES.
+IN_FLIGHT = 2
 
 
 class OutputWriteError(Exception):
@@ -43,7 +47,7 @@ class MultipartOutput:
         self._buffered = 0
         self._upload_id: str | None = None
         self._parts: list[dict[str, Any]] = []
-        self._in_flight: Future[dict[str, Any]] | None = None
+        self._in_flight: deque[Future[dict[str, Any]]] = deque()
         self._uploader: ThreadPoolExecutor | None = None
 
     def write(self, data: bytes) -> None:
@@ -61,7 +65,7 @@ class MultipartOutput:
                 return
             if self._buffered:
                 self._send_part()
-            self._wait_for_part()
+            self._wait_for_parts(0)
             self.s3.complete_multipart_upload(
                 Bucket=self.bucket,
                 Key=self.key,
@@ -78,8 +82,8 @@ class MultipartOutput:
     def abort(self) -> None:
         """Best effort: an upload left behind is cleaned by the bucket's lifecycle rule, if any."""
         try:
-            if self._in_flight is not None:
-                self._in_flight.exception()
+            for in_flight in self._in_flight:
+                in_flight.exception()
             if self._upload_id is not None:
                 self.s3.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self._upload_id)
         except Exception:
@@ -99,12 +103,13 @@ class MultipartOutput:
                     Bucket=self.bucket, Key=self.key, ContentType=self.content_type
                 )
                 self._upload_id = created["UploadId"]
-                self._uploader = ThreadPoolExecutor(1, thread_name_prefix="predictor-upload")
-            self._wait_for_part()
+                self._uploader = ThreadPoolExecutor(IN_FLIGHT, thread_name_prefix="predictor-upload")
+            self._wait_for_parts(IN_FLIGHT - 1)
         except Exception as exc:
             raise write_failed(self.uri, exc) from exc
         assert self._uploader is not None
-        self._in_flight = self._uploader.submit(self._upload, len(self._parts) + 1, self._take())
+        number = len(self._parts) + len(self._in_flight) + 1
+        self._in_flight.append(self._uploader.submit(self._upload, number, self._take()))
 
     def _upload(self, number: int, body: bytes) -> dict[str, Any]:
         response = self.s3.upload_part(
@@ -112,10 +117,10 @@ class MultipartOutput:
         )
         return {"PartNumber": number, "ETag": response["ETag"]}
 
-    def _wait_for_part(self) -> None:
-        if self._in_flight is not None:
-            in_flight, self._in_flight = self._in_flight, None
-            self._parts.append(in_flight.result())
+    def _wait_for_parts(self, left: int) -> None:
+        """Wait, oldest first, until at most `left` parts are still going up."""
+        while len(self._in_flight) > left:
+            self._parts.append(self._in_flight.popleft().result())
 
     def _close_uploader(self) -> None:
         if self._uploader is not None:
