@@ -225,7 +225,8 @@ class Schema:
         ContractError, as on HTTP, instead of becoming a silent null."""
         to_json = self.output_model.__pydantic_serializer__.to_json
         texts = [to_json(prediction) for prediction in predictions]
-        if any(self._may_hide_non_finite(text) for text in texts):
+        # One search over them all: the joined texts hold a marker exactly when one of them does.
+        if self._may_hide_non_finite(b"\n".join(texts)):
             refuse_non_finite_output(predictions)
         return texts
 
