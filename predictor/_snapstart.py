@@ -39,6 +39,11 @@ def before_snapshot(runtime: Runtime) -> None:
 
 def after_restore() -> None:
     reset_clients()
+    # An event function made its clients at init (before the snapshot); a function serving
+    # only HTTP never loaded them.
+    event_clients: Any = sys.modules.get("predictor.aws_lambda._clients")
+    if event_clients is not None:
+        event_clients.reset_clients()
     random.seed()
     numpy: Any = sys.modules.get("numpy")
     if numpy is not None:

@@ -125,3 +125,60 @@ def test_event_paths_never_import_the_http_stack(events_aws: EventsAws) -> None:
     assert s3_answer["results"][0]["invalid"] == 1
     assert sqs_answer == {"batchItemFailures": []}
     assert http_modules == []
+
+
+INIT_SCRIPT = textwrap.dedent(
+    """
+    import json, os, sys
+    from predictor._loading import load_predictor_class
+    from predictor.aws_lambda import lambda_handler
+    from predictor.aws_lambda import _clients
+    lambda_handler(load_predictor_class("tests/fixtures/predictors/echo.py"))
+    made = _clients.client.cache_info().currsize
+    print(json.dumps({"boto3": "boto3" in sys.modules, "clients": made}))
+    """
+)
+
+
+@pytest.mark.parametrize(
+    ("output_uri", "expected"),
+    [
+        (None, {"boto3": False, "clients": 0}),
+        ("s3://results/out/", {"boto3": True, "clients": 1}),
+        ("https://sqs.us-east-1.amazonaws.com/123456789012/replies", {"boto3": True, "clients": 2}),
+    ],
+)
+def test_an_event_function_makes_its_aws_clients_at_init_and_an_http_one_never_imports_boto3(
+    output_uri: str | None, expected: dict[str, object]
+) -> None:
+    settings = {"AWS_DEFAULT_REGION": "us-east-1"} | ({"OUTPUT_URI": output_uri} if output_uri else {})
+    finished = subprocess.run(
+        [sys.executable, "-c", INIT_SCRIPT],
+        cwd=REPO,
+        env=clean_environ(**settings),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert finished.returncode == 0, finished.stderr
+    assert json.loads(finished.stdout.splitlines()[-1]) == expected
+
+
+def test_an_event_function_whose_clients_cannot_be_made_at_init_still_starts_and_says_why() -> None:
+    finished = subprocess.run(
+        [sys.executable, "-c", INIT_SCRIPT],
+        cwd=REPO,
+        # No region: boto3 makes the S3 client (it defaults to us-east-1) but not the SQS one.
+        env=clean_environ(OUTPUT_URI="https://sqs.us-east-1.amazonaws.com/123456789012/replies"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert finished.returncode == 0, finished.stderr
+    assert json.loads(finished.stdout.splitlines()[-1]) == {"boto3": True, "clients": 1}
+    assert "could not make the AWS clients at init" in finished.stdout
+    assert "NoRegionError" in finished.stdout

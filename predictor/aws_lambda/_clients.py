@@ -11,6 +11,9 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+from predictor._log import logger
+from predictor.aws_lambda._settings import Output, QueueUrl
+
 # A boto3 client pools 10 connections by default; replies are written from a few threads.
 MAX_CONNECTIONS = 16
 
@@ -25,6 +28,23 @@ def client(service: str) -> Any:
     for operation in WRITES.get(service, ()):
         made.meta.events.register(f"before-parameter-build.{service}.{operation}", _report_write)
     return made
+
+
+def prepare_clients(output: Output | None) -> None:
+    """With OUTPUT_URI set the function answers events: import boto3 and make the clients its
+    results need now, at init, as AWS advises, instead of in the first invocation's time.
+    A failure here is left for that first use to report where it happens."""
+    if output is None:
+        return
+    try:
+        client("s3")
+        if isinstance(output, QueueUrl):
+            client("sqs")
+    except Exception as exc:
+        logger().warning(
+            "could not make the AWS clients at init; the first event will try again",
+            extra={"error": f"{type(exc).__name__}: {exc}"},
+        )
 
 
 # What `predictor invoke` reports: every object and message the event paths write.

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from predictor.aws_lambda._clients import prepare_clients
 from predictor.aws_lambda._registry import SOURCES
+from predictor.aws_lambda._settings import EventSettings
 from predictor.aws_lambda._source import EventSource, UnrecognisedEvent
 from predictor.contract import Predictor
 from predictor.runtime import Runtime, started_runtime
@@ -28,7 +30,9 @@ class LambdaHandler:
             # again on the next invocation; answering 503 from a live sandbox would hide it.
             raise SetupFailed(f"{predictor_class.__qualname__} is not ready: {runtime.failure}")
         register_snapstart_hooks(runtime)
-        return cls(runtime)
+        handler = cls(runtime)
+        prepare_clients(EventSettings.from_environ(runtime.environ).output)
+        return handler
 
     def __call__(self, event: Any, context: Any = None) -> Any:
         if isinstance(event, dict):
