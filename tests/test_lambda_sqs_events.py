@@ -71,6 +71,21 @@ def test_a_failing_predict_reports_exactly_the_records_of_its_chunk(events_aws: 
     assert keys(events_aws.s3, bucket) == [f"r/msg-{n}.json" for n in (0, 1, 3, 5, 6)]
 
 
+def test_a_non_finite_prediction_fails_its_chunk_for_retry_instead_of_replying_null(
+    events_aws: EventsAws,
+) -> None:
+    bucket = events_aws.server.create_bucket()
+    # Chunks of two: [a, b] [inf, c] [d]; the chunk holding the infinity is retried whole.
+    bodies = [item("a"), item("b"), item("inf"), item("c"), item("d")]
+    handler = handler_for("inf_on_name", {"OUTPUT_URI": f"s3://{bucket}/r/", "PREDICTOR_BATCH_SIZE": "2"})
+
+    answer = handler(sqs_batch(bodies), LambdaContext())
+
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "msg-2"}, {"itemIdentifier": "msg-3"}]}
+    assert keys(events_aws.s3, bucket) == [f"r/msg-{n}.json" for n in (0, 1, 4)]
+    assert json.loads(read(events_aws.s3, bucket, "r/msg-4.json"))["predictions"][0]["name"] == "d"
+
+
 def test_on_a_fifo_queue_a_failure_fails_the_rest_of_its_group(events_aws: EventsAws) -> None:
     bucket = events_aws.server.create_bucket()
     bodies = [item("a"), item("boom"), item("b"), item("c"), item("d")]

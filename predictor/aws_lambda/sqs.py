@@ -18,6 +18,7 @@ from predictor.aws_lambda._s3_files import S3Files
 from predictor.aws_lambda._settings import OUTPUT_URI_HINT, EventSettings
 from predictor.aws_lambda._source import request_id
 from predictor.aws_lambda._sqs_messages import Message, Notification, SqsBatch, reply, sort_messages
+from predictor.contract import ContractError
 from predictor.problems import Problem
 from predictor.runtime import Runtime
 
@@ -85,22 +86,30 @@ class SqsEvent:
         owners = [message for message in valid for _ in message.instances]
         instances = [instance for message in valid for instance in message.instances]
         failed: set[str] = set()
-        encode = self.runtime.schema.encode_prediction
         size = self.settings.batch_size
         for start in range(0, len(instances), size):
             chunk_owners = owners[start : start + size]
             try:
                 answers = run_chunk(self.runtime, instances[start : start + size], rid)
+                if isinstance(answers, Problem):
+                    for owner in chunk_owners:
+                        owner.problem = answers
+                    continue
+                texts = self._encode(answers, rid)
             except ChunkFailed:
                 failed.update(owner.message_id for owner in chunk_owners)
                 continue
-            if isinstance(answers, Problem):
-                for owner in chunk_owners:
-                    owner.problem = answers
-                continue
-            for owner, answer in zip(chunk_owners, answers, strict=True):
-                owner.predictions.append(encode(answer))
+            for owner, text in zip(chunk_owners, texts, strict=True):
+                owner.predictions.append(text)
         return failed
+
+    def _encode(self, predictions: list[Any], rid: str) -> list[bytes]:
+        try:
+            return self.runtime.schema.encode_predictions(predictions)
+        except ContractError as exc:
+            # A non-finite prediction cannot be written as JSON: retry rather than answer null.
+            logger().exception("predictor broke its contract on a chunk", extra={"request_id": rid})
+            raise ChunkFailed(str(exc)) from exc
 
 
 def _blocked(message_id: str, order: list[str], groups: dict[str, str | None], failed: set[str]) -> bool:
