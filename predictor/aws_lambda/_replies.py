@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from predictor._log import logger
 from predictor.aws_lambda._clients import client
@@ -18,8 +18,8 @@ BATCH_BYTES = 256 * 1024
 WRITERS = 8
 
 
-@dataclass(frozen=True, slots=True)
-class Reply:
+class Reply(NamedTuple):
+    # A tuple, not a frozen dataclass: one is built per message, and a tuple builds faster.
     message_id: str
     group_id: str | None
     body: bytes

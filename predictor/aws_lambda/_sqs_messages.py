@@ -70,8 +70,14 @@ def sort_messages(schema: Schema, batch: SqsBatch) -> list[Message | Notificatio
 
     Bodies that can only be bare instances are validated together; if any of them fails, each is
     validated alone, so every problem is the one the message would get on its own."""
-    bare = [index for index, record in enumerate(batch.records) if _only_an_instance(record["body"])]
-    valid = schema.parse_instances_json([batch.records[index]["body"] for index in bare]) if bare else None
+    records, groups = batch.records, batch.groups
+    bare = [index for index, record in enumerate(records) if _only_an_instance(record["body"])]
+    valid = schema.parse_instances_json([records[index]["body"] for index in bare]) if bare else None
+    if valid is not None and len(valid) == len(records):  # the usual batch: one valid instance each
+        return [
+            Message(record["messageId"], groups[record["messageId"]], [instance])
+            for record, instance in zip(records, valid, strict=True)
+        ]
     together = dict(zip(bare, valid, strict=True)) if valid is not None else {}
     sorted_: list[Message | Notification] = []
     for index, record in enumerate(batch.records):
