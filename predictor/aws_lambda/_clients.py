@@ -1,4 +1,4 @@
-"""One boto3 client per AWS service per process, created on first use.
+"""One boto3 client per AWS service per process: made at init for an event function, else on first use.
 
 boto3 rather than the artifacts package's standard-library transport: the event
 paths need multipart uploads and SQS batch sends, and boto3 already honours
