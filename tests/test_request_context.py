@@ -81,6 +81,21 @@ def test_lambda_fast_path_passes_the_request_context_like_the_mangum_path(shape:
     assert response_headers(through_mangum)["x-amzn-sagemaker-custom-attributes"] == "instances=2"
 
 
+@pytest.mark.parametrize("shape", SHAPES)
+def test_the_context_carries_the_lambda_request_id_on_both_http_paths(shape: str) -> None:
+    runtime = Runtime(load_predictor_class(str(FIXTURES / "names_request_id.py")))
+    runtime.start()
+    source = HttpEvent(runtime)
+    event = http_event(shape, "POST", "/predict", headers=HEADERS, body=json.dumps(INSTANCES))
+
+    fast = source(json.loads(json.dumps(event)), LambdaContext())
+    through_mangum = source.mangum(json.loads(json.dumps(event)), LambdaContext())
+
+    for answer in (fast, through_mangum):
+        names = {prediction["name"] for prediction in json.loads(answer["body"])["predictions"]}
+        assert names == {LambdaContext.aws_request_id}
+
+
 def test_direct_invoke_gives_a_context_without_http_parts() -> None:
     handler = LambdaHandler.for_predictor(load_predictor_class(str(FIXTURES / "reads_context.py")))
     answer = handler(INSTANCES, LambdaContext())
@@ -101,6 +116,7 @@ def shape_with_repeats(shape: str) -> dict[str, Any]:
         name = next(key for key in multi if key.lower() == "x-multi")
         multi[name] = ["one", "two"]
         multi["X-MULTI"] = ["three"]  # the same name spelled otherwise: folded in, never dropped
+        multi["X-Pair"] = ["a", "b"]  # repeated, spelled once: joined as Starlette joins repeats
     if shape in ("http-api-v2", "function-url"):
         event["rawQueryString"] = "variant=blue&v=a%20b"
         event["queryStringParameters"] = {"variant": "blue", "v": "a b"}
@@ -132,6 +148,7 @@ def test_fast_path_context_equals_the_context_of_the_scope_mangum_builds(shape: 
     assert fast.request_id == "rid-1"
     assert fast.query_params == {"variant": "blue", "v": "a b"}
     assert fast.headers["x-tenant"] == "acme"
+    assert fast.headers.get("x-pair") == ("a, b" if "multiValueHeaders" in event else None)
     assert fast.headers["x-multi"] == {
         "alb-multi-value": "one, two, three",  # Mangum passes each value on; they are joined
         "http-api-v1": "three",  # Mangum folds API Gateway's multiValueHeaders: the last spelling wins
