@@ -76,6 +76,30 @@ def test_every_record_ends_as_one_prediction_or_problem_in_order(
         assert answer["results"][0]["records"] == 5
 
 
+@pytest.mark.parametrize("key", ["in/c++ results.jsonl", "in/100%25 sure.jsonl"])
+def test_an_eventbridge_key_that_arrives_unencoded_is_still_found(
+    events_aws: EventsAws, buckets: Buckets, key: str
+) -> None:
+    events_aws.s3.put_object(Bucket=buckets.inputs, Key=key, Body=jsonl(item("a"), item("b")))
+    event = eventbridge_object_created(buckets.inputs, key)
+    event["detail"]["object"]["key"] = key  # as spelled, not URL-encoded: decoding it names no object
+
+    answer = run(handler_for("echo", buckets.environ), event)
+
+    assert answer["results"][0]["input"] == f"s3://{buckets.inputs}/{key}"
+    assert answer["results"][0]["records"] == 2
+    assert keys(events_aws.s3, buckets.outputs) == [f"results/{key}.manifest.json", f"results/{key}.out"]
+
+
+def test_a_missing_object_fails_naming_it_whatever_its_spelling(
+    events_aws: EventsAws, buckets: Buckets
+) -> None:
+    event = eventbridge_object_created(buckets.inputs, "in/gone+away.jsonl")
+
+    with pytest.raises(Exception, match=r"1 of 1 input files failed: .*in/gone\+away.jsonl does not exist"):
+        run(handler_for("echo", buckets.environ), event)
+
+
 def test_the_same_event_twice_writes_the_same_output_bytes(events_aws: EventsAws, buckets: Buckets) -> None:
     events_aws.s3.put_object(
         Bucket=buckets.inputs, Key="a.jsonl", Body=jsonl(*(item(str(n)) for n in range(50)))

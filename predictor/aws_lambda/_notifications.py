@@ -7,7 +7,7 @@ from typing import Any, TypeGuard
 from urllib.parse import unquote_plus
 
 from predictor._log import logger
-from predictor.aws_lambda._s3_files import FileResult, S3Files
+from predictor.aws_lambda._s3_files import FileResult, MissingObject, S3Files
 
 
 @dataclass(frozen=True)
@@ -15,6 +15,8 @@ class CreatedObject:
     bucket: str
     key: str
     version_id: str | None
+    #: The key as the event spelled it, tried when the decoded `key` does not exist.
+    spelled: str | None = None
 
 
 def is_s3_notification(event: object) -> TypeGuard[dict[str, Any]]:
@@ -55,13 +57,32 @@ def run_all(files: S3Files, objects: list[CreatedObject], context: Any) -> list[
     results, failures = [], []
     for found in objects:
         try:
-            results.append(files.process(found.bucket, found.key, found.version_id, context))
+            results.append(_process(files, found, context))
         except Exception as exc:
             logger().exception("an S3 input failed", extra={"bucket": found.bucket, "key": found.key})
             failures.append(f"s3://{found.bucket}/{found.key}: {exc}")
     if failures:
         raise FilesFailed(f"{len(failures)} of {len(objects)} input files failed: " + "; ".join(failures))
     return results
+
+
+def _process(files: S3Files, found: CreatedObject, context: Any) -> FileResult:
+    try:
+        return files.process(found.bucket, found.key, found.version_id, context)
+    except MissingObject:
+        if found.spelled is None or found.spelled == found.key:
+            raise
+        logger().info(
+            "no object under the decoded key; trying the key as the event spelled it",
+            extra={"bucket": found.bucket, "key": found.key, "spelled": found.spelled},
+        )
+        try:
+            return files.process(found.bucket, found.spelled, found.version_id, context)
+        except MissingObject:
+            raise MissingObject(
+                f"s3://{found.bucket}/{found.key} does not exist, nor s3://{found.bucket}/{found.spelled} "
+                "as the event spelled it (deleted since the event was sent?)"
+            ) from None
 
 
 class FilesFailed(RuntimeError):

@@ -30,6 +30,10 @@ class OutOfTime(Exception):
     """The file cannot finish before the invocation times out."""
 
 
+class MissingObject(BadObject):
+    """The input object does not exist."""
+
+
 class NotConfigured(ValueError):
     """Results have nowhere to go: OUTPUT_URI is missing or not an S3 prefix."""
 
@@ -82,7 +86,7 @@ class S3Files:
             extra = {"VersionId": version_id} if version_id else {}
             response = s3.get_object(Bucket=bucket, Key=key, **extra)
         except s3.exceptions.NoSuchKey:
-            raise BadObject(f"{input_uri} does not exist (deleted since the event was sent?)") from None
+            raise MissingObject(f"{input_uri} does not exist (deleted since the event was sent?)") from None
         size = int(response["ContentLength"])
         stream = Stream(response["Body"])
         output = MultipartOutput(s3, out.bucket, f"{out.prefix}{key}.out", "application/x-ndjson")

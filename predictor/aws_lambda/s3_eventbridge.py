@@ -22,6 +22,10 @@ class S3EventBridge:
         from aws_lambda_powertools.utilities.data_classes import S3EventBridgeNotificationEvent
 
         detail = S3EventBridgeNotificationEvent(event).detail
-        # The key property URL-decodes; "version-id" is absent on an unversioned bucket.
-        found = CreatedObject(detail.bucket.name, detail.object.key, detail.object.get("version-id"))
+        # The key property URL-decodes, as for notifications; AWS does not document whether
+        # EventBridge encodes keys, so the key as spelled is tried when no object has the decoded
+        # one ("a+b.jsonl" must not become "a b.jsonl"). "version-id" is absent when unversioned.
+        found = CreatedObject(
+            detail.bucket.name, detail.object.key, detail.object.get("version-id"), detail.object["key"]
+        )
         return {"results": [result.summary() for result in run_all(self.files, [found], context)]}
