@@ -29,7 +29,7 @@ from xml.sax.saxutils import escape
 from processes import stop
 
 CONTROL = "/__faults__/"
-FAULTS = ("slowdown", "error", "reset", "stall", "stall_body", "truncate")
+FAULTS = ("slowdown", "error", "reset", "stall", "stall_body", "truncate", "delay")
 HOP_BY_HOP = frozenset(
     ["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"]
 )
@@ -49,7 +49,8 @@ class Rule:
     status: int = 503  # for "error"; "slowdown" is 503 SlowDown
     code: str = "SlowDown"
     keep_bytes: int | None = None  # for "truncate"/"stall_body": body bytes sent first (default: half)
-    stall_s: float = 30.0  # for "stall"/"stall_body": how long before the connection is dropped
+    stall_s: float = 30.0  # for "stall"/"stall_body": how long before the connection is dropped;
+    # for "delay": how long the request is held before it is passed through
     used: int = 0
 
     def matches(self, method: str, target: str) -> bool:
@@ -117,7 +118,10 @@ class Handler(BaseHTTPRequestHandler):
         rule, record = state.admit(self.command, self.path, self.headers.get("Range"))
         release = state.release
         try:
-            if rule is None or rule.fault in ("truncate", "stall_body"):
+            if rule is not None and rule.fault == "delay":
+                release.wait(rule.stall_s)
+                self._forward(body, None, release)
+            elif rule is None or rule.fault in ("truncate", "stall_body"):
                 self._forward(body, rule, release)
             elif rule.fault == "reset":
                 self._reset()

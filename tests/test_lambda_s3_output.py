@@ -1,0 +1,82 @@
+"""The streamed `.out` upload: parts go up two at a time, in order, and a failed part leaves nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+from fault_proxy import FaultProxy
+from s3_server import MotoServer
+
+from predictor.aws_lambda._s3_output import MultipartOutput, OutputWriteError
+
+PART = 5 * 1024 * 1024  # S3's smallest part
+
+
+def through(proxy: FaultProxy, server: MotoServer) -> Any:
+    return boto3.session.Session().client(
+        "s3",
+        endpoint_url=proxy.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id=server.env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=server.env["AWS_SECRET_ACCESS_KEY"],
+    )
+
+
+def pieces(parts: int) -> list[bytes]:
+    """Half-part pieces, each filled with its own number, so order is checkable."""
+    return [bytes([n]) * (PART // 2) for n in range(2 * parts)]
+
+
+def test_parts_go_up_two_at_a_time_and_join_in_order(s3_server: MotoServer, fault_proxy: FaultProxy) -> None:
+    bucket = s3_server.create_bucket()
+    # Each part's PUT is held 0.3 s, so parts overlap exactly as far as the writer lets them.
+    fault_proxy.set_rules(
+        [{"fault": "delay", "times": None, "methods": ["PUT"], "path": "partNumber=", "stall_s": 0.3}]
+    )
+    output = MultipartOutput(
+        through(fault_proxy, s3_server), bucket, "out.jsonl", "application/x-ndjson", PART
+    )
+
+    for piece in pieces(4):
+        output.write(piece)
+    output.complete()
+
+    assert s3_server.s3().get_object(Bucket=bucket, Key="out.jsonl")["Body"].read() == b"".join(pieces(4))
+    puts = fault_proxy.requests("PUT", "partNumber=")
+    assert len(puts) == 4
+    spans = [(put.started, put.finished or put.started) for put in puts]
+    overlapping = max(
+        sum(1 for other in spans if other[0] < end and start < other[1]) for start, end in spans
+    )
+    assert overlapping == 2
+
+
+def test_a_failed_part_raises_and_aborts_the_upload(s3_server: MotoServer, fault_proxy: FaultProxy) -> None:
+    bucket = s3_server.create_bucket()
+    fault_proxy.set_rules(
+        [
+            {
+                "fault": "error",
+                "times": None,
+                "methods": ["PUT"],
+                "path": "partNumber=2",
+                "status": 403,
+                "code": "AccessDenied",
+            }
+        ]
+    )
+    s3 = through(fault_proxy, s3_server)
+    output = MultipartOutput(s3, bucket, "out.jsonl", "application/x-ndjson", PART)
+
+    with pytest.raises(
+        OutputWriteError, match=r"could not write s3://.*/out\.jsonl: AccessDenied: .*UploadPart"
+    ):
+        for piece in pieces(4):
+            output.write(piece)
+        output.complete()
+    output.abort()
+
+    assert "Contents" not in s3_server.s3().list_objects_v2(Bucket=bucket)
+    assert s3_server.s3().list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
