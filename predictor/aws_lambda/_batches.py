@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from predictor._log import logger
@@ -21,6 +21,20 @@ class ChunkFailed(Exception):
 def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def rebatch(lists: Iterable[list[Any]], size: int) -> Iterator[list[Any]]:
+    """The items of `lists`, in order, in lists of exactly `size` (the last may be shorter)."""
+    pending: list[Any] = []
+    for items in lists:
+        pending += items
+        if len(pending) >= size:
+            cut = len(pending) - len(pending) % size
+            for start in range(0, cut, size):
+                yield pending[start : start + size]
+            del pending[:cut]
+    if pending:
+        yield pending
 
 
 def run_chunk(runtime: Runtime, instances: list[Any], request_id: str) -> list[Any] | Problem:

@@ -6,12 +6,11 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from itertools import islice
-from typing import Any
+from typing import Any, cast
 
 from predictor import problems
 from predictor._log import logger
-from predictor.aws_lambda._batches import run_chunk
+from predictor.aws_lambda._batches import rebatch, run_chunk
 from predictor.aws_lambda._clients import client
 from predictor.aws_lambda._file_records import BadObject, Decoded, Record, file_format, records
 from predictor.aws_lambda._s3_output import MultipartOutput, put_json
@@ -122,11 +121,10 @@ class S3Files:
         return result
 
     def _predict(
-        self, found: Iterator[Record], output: MultipartOutput, progress: Any, rid: str
+        self, found: Iterator[list[Record]], output: MultipartOutput, progress: Any, rid: str
     ) -> tuple[int, int, int]:
         total = predicted = 0
-        batch_size = self.settings.batch_size
-        while chunk := list(islice(found, batch_size)):
+        for chunk in rebatch(found, self.settings.batch_size):
             lines, answered = self._answer_chunk(chunk, total, rid)
             output.write(lines)
             total += len(chunk)
@@ -154,8 +152,16 @@ class S3Files:
 def validate_records(schema: Schema, chunk: list[Record], first: int) -> list[Any]:
     """Per record, its validated instance or its problem line. The JSON texts of a chunk are
     validated in one call; if any fails, each is validated alone so each problem is its own."""
+    # The usual JSON Lines chunk holds only valid JSON texts: one call settles it.
+    # (Should another kind of record hide among them, it fails the call like an invalid text.)
+    all_texts = bool(chunk) and type(chunk[0]) is bytes
+    if all_texts and (validated := schema.parse_instances_json(cast(list[bytes], chunk))) is not None:
+        return validated
     texts = [record for record in chunk if isinstance(record, bytes)]
-    validated = schema.parse_instances_json(texts) if texts else None
+    if all_texts and len(texts) == len(chunk):
+        validated = None  # just tried, and one of them failed
+    else:
+        validated = schema.parse_instances_json(texts) if texts else None
     if validated is not None and len(validated) == len(chunk):
         return validated
     together = iter(validated) if validated is not None else None
