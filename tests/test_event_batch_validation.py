@@ -123,3 +123,45 @@ def test_a_mixed_file_chunk_gets_the_problems_each_line_gets_alone(schema: Schem
     assert len(together) == len(chunk)
     assert any(isinstance(slot, bytes) for slot in together)
     assert b'"loc":["instances",17,"x"]' in b"".join(slot for slot in together if isinstance(slot, bytes))
+
+
+@pytest.mark.parametrize(
+    ("predictor", "names", "batch_size", "queue", "groups"),
+    [
+        ("echo", ["a", "b", "c", "d", "e"], "2", "predictions", None),
+        ("exc_on_name", ["a", "b", "boom", "c", "d"], "2", "predictions", None),
+        ("inf_on_name", ["a", "inf", "b"], "1", "predictions", None),
+        ("refuses", ["a", "b", "c"], "2", "predictions", None),
+        ("refuses_name", ["a", "no", "b", "c"], "2", "predictions", None),
+        (
+            "exc_on_name",
+            ["a", "boom", "b", "c", "d"],
+            "1",
+            "predictions.fifo",
+            ["g1", "g1", "g2", "g1", "g2"],
+        ),
+    ],
+)
+def test_a_batch_of_bare_instances_is_answered_as_the_general_path_answers_it(
+    predictor: str, names: list[str], batch_size: str, queue: str, groups: list[str] | None
+) -> None:
+    from lambda_events import LambdaContext
+
+    from predictor.aws_lambda._sqs_messages import bare_instances
+    from predictor.aws_lambda.sqs import SqsEvent
+
+    runtime = Runtime(
+        load_predictor_class(str(FIXTURES / f"{predictor}.py")),
+        environ={"OUTPUT_URI": "s3://unused/", "PREDICTOR_BATCH_SIZE": batch_size},
+    )
+    runtime.start()
+    source = SqsEvent(runtime)
+    batch = SqsBatch.of(sqs_batch([{"x": 1.5, "name": name} for name in names], queue=queue, groups=groups))
+    positions, instances = bare_instances(runtime.schema, batch)
+    assert instances is not None and len(positions) == len(names)
+
+    fast = source.answer_instances(batch, instances, LambdaContext.aws_request_id)
+    general = source.answer_messages(batch, LambdaContext())
+
+    assert fast == general
+    assert source.answer(batch, LambdaContext()) == fast

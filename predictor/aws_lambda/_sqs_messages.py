@@ -65,19 +65,24 @@ class SqsBatch:
         return cls(records, order, groups, fifo)
 
 
-def sort_messages(schema: Schema, batch: SqsBatch) -> list[Message | Notification]:
-    """Every message but S3's test events, in order: validated, or an S3 notification to run.
-
-    Bodies that can only be bare instances are validated together; if any of them fails, each is
-    validated alone, so every problem is the one the message would get on its own."""
-    records, groups = batch.records, batch.groups
+def bare_instances(schema: Schema, batch: SqsBatch) -> tuple[list[int], list[Any] | None]:
+    """The positions of the bodies that can only be bare instances, and those instances validated
+    in one call (None if any of them fails)."""
+    records = batch.records
     bare = [index for index, record in enumerate(records) if _only_an_instance(record["body"])]
     valid = schema.parse_instances_json([records[index]["body"] for index in bare]) if bare else None
-    if valid is not None and len(valid) == len(records):  # the usual batch: one valid instance each
-        return [
-            Message(record["messageId"], groups[record["messageId"]], [instance])
-            for record, instance in zip(records, valid, strict=True)
-        ]
+    return bare, valid
+
+
+def sort_messages(
+    schema: Schema, batch: SqsBatch, known: tuple[list[int], list[Any] | None] | None = None
+) -> list[Message | Notification]:
+    """Every message but S3's test events, in order: validated, or an S3 notification to run.
+
+    Bodies that can only be bare instances are validated together (`known`: what `bare_instances`
+    found, if it already ran); if any of them fails, each is validated alone, so every problem
+    is the one the message would get on its own."""
+    bare, valid = known if known is not None else bare_instances(schema, batch)
     together = dict(zip(bare, valid, strict=True)) if valid is not None else {}
     sorted_: list[Message | Notification] = []
     for index, record in enumerate(batch.records):
@@ -116,10 +121,13 @@ def read_body(
     return message
 
 
+PREDICTIONS_REPLY = b'{"messageId":%b,"predictions":[%b]}'
+PROBLEM_REPLY = b'{"messageId":%b,"problem":%b}'
+
+
 def reply(message: Message) -> Reply:
-    head = b'{"messageId":' + to_json(message.message_id)
     if message.problem is not None:
-        body = head + b',"problem":' + problems.encode(message.problem) + b"}"
+        body = PROBLEM_REPLY % (to_json(message.message_id), problems.encode(message.problem))
     else:
-        body = head + b',"predictions":[' + b",".join(message.predictions) + b"]}"
+        body = PREDICTIONS_REPLY % (to_json(message.message_id), b",".join(message.predictions))
     return Reply(message.message_id, message.group_id, body)

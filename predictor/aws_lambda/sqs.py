@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic_core import to_json
+
+from predictor import problems
 from predictor._log import logger
 from predictor.aws_lambda._batches import ChunkFailed, run_chunk
 from predictor.aws_lambda._notifications import created_objects, run_all
@@ -17,7 +20,16 @@ from predictor.aws_lambda._replies import Reply, deliver
 from predictor.aws_lambda._s3_files import S3Files
 from predictor.aws_lambda._settings import OUTPUT_URI_HINT, EventSettings
 from predictor.aws_lambda._source import request_id
-from predictor.aws_lambda._sqs_messages import Message, Notification, SqsBatch, reply, sort_messages
+from predictor.aws_lambda._sqs_messages import (
+    PREDICTIONS_REPLY,
+    PROBLEM_REPLY,
+    Message,
+    Notification,
+    SqsBatch,
+    bare_instances,
+    reply,
+    sort_messages,
+)
 from predictor.contract import ContractError
 from predictor.problems import Problem
 from predictor.runtime import Runtime
@@ -52,9 +64,53 @@ class SqsEvent:
 
     def answer(self, batch: SqsBatch, context: Any) -> tuple[list[Reply], set[str]]:
         """The replies to send, and the ids of messages to report failed (S3 files run here)."""
+        known = bare_instances(self.runtime.schema, batch)
+        positions, instances = known
+        if instances is not None and len(positions) == len(batch.records):
+            return self.answer_instances(batch, instances, request_id(context))
+        return self.answer_messages(batch, context, known)
+
+    def answer_instances(
+        self, batch: SqsBatch, instances: list[Any], rid: str
+    ) -> tuple[list[Reply], set[str]]:
+        """The usual batch, every body one valid instance: replies built straight from each chunk's
+        predictions. Answers exactly as `answer_messages` would (a test holds the two together)."""
+        ids, groups = batch.order, batch.groups
+        reason = self.runtime.not_ready_reason()
+        if reason is not None:
+            logger().error("not ready: the batch is reported failed", extra={"reason": reason})
+            return [], set(ids)
+        replies: list[Reply] = []
+        failed: set[str] = set()
+        size = self.settings.batch_size
+        for start in range(0, len(instances), size):
+            chunk_ids = ids[start : start + size]
+            try:
+                answers = run_chunk(self.runtime, instances[start : start + size], rid)
+                if isinstance(answers, Problem):
+                    problem = problems.encode(answers)
+                    replies += [Reply(i, groups[i], PROBLEM_REPLY % (to_json(i), problem)) for i in chunk_ids]
+                    continue
+                texts = self._encode(answers, rid)
+            except ChunkFailed:
+                failed.update(chunk_ids)
+                continue
+            replies += [
+                Reply(i, groups[i], PREDICTIONS_REPLY % (to_json(i), text))
+                for i, text in zip(chunk_ids, texts, strict=True)
+            ]
+        if batch.fifo and failed:
+            failed = _fifo_closure(ids, groups, failed)
+            replies = [reply for reply in replies if reply.message_id not in failed]
+        return replies, failed
+
+    def answer_messages(
+        self, batch: SqsBatch, context: Any, known: tuple[list[int], list[Any] | None] | None = None
+    ) -> tuple[list[Reply], set[str]]:
+        """Any batch: envelopes, bare instances, invalid bodies and S3 notifications, in order."""
         failed: set[str] = set()
         messages: list[Message] = []
-        for found in sort_messages(self.runtime.schema, batch):
+        for found in sort_messages(self.runtime.schema, batch, known):
             if isinstance(found, Message):
                 messages.append(found)
                 continue
