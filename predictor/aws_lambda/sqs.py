@@ -8,6 +8,7 @@ moves it to the dead-letter queue.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from pydantic_core import to_json
@@ -82,23 +83,18 @@ class SqsEvent:
             return [], set(ids)
         replies: list[Reply] = []
         failed: set[str] = set()
-        size = self.settings.batch_size
-        for start in range(0, len(instances), size):
-            chunk_ids = ids[start : start + size]
-            try:
-                answers = run_chunk(self.runtime, instances[start : start + size], rid)
-                if isinstance(answers, Problem):
-                    problem = problems.encode(answers)
-                    replies += [Reply(i, groups[i], PROBLEM_REPLY % (to_json(i), problem)) for i in chunk_ids]
-                    continue
-                texts = self._encode(answers, rid)
-            except ChunkFailed:
+        for span, outcome in self._chunks(instances, rid):
+            chunk_ids = ids[span]
+            if outcome is None:
                 failed.update(chunk_ids)
-                continue
-            replies += [
-                Reply(i, groups[i], PREDICTIONS_REPLY % (to_json(i), text))
-                for i, text in zip(chunk_ids, texts, strict=True)
-            ]
+            elif isinstance(outcome, Problem):
+                problem = problems.encode(outcome)
+                replies += [Reply(i, groups[i], PROBLEM_REPLY % (to_json(i), problem)) for i in chunk_ids]
+            else:
+                replies += [
+                    Reply(i, groups[i], PREDICTIONS_REPLY % (to_json(i), text))
+                    for i, text in zip(chunk_ids, outcome, strict=True)
+                ]
         if batch.fifo and failed:
             failed = _fifo_closure(ids, groups, failed)
             replies = [reply for reply in replies if reply.message_id not in failed]
@@ -142,22 +138,31 @@ class SqsEvent:
         owners = [message for message in valid for _ in message.instances]
         instances = [instance for message in valid for instance in message.instances]
         failed: set[str] = set()
+        for span, outcome in self._chunks(instances, rid):
+            chunk_owners = owners[span]
+            if outcome is None:
+                failed.update(owner.message_id for owner in chunk_owners)
+            elif isinstance(outcome, Problem):
+                for owner in chunk_owners:
+                    owner.problem = outcome
+            else:
+                for owner, text in zip(chunk_owners, outcome, strict=True):
+                    owner.predictions.append(text)
+        return failed
+
+    def _chunks(self, instances: list[Any], rid: str) -> Iterator[tuple[slice, list[bytes] | Problem | None]]:
+        """Each PREDICTOR_BATCH_SIZE chunk of `instances` with its outcome: the encoded predictions,
+        the problem that answers every instance in it, or None when it failed (to retry)."""
         size = self.settings.batch_size
         for start in range(0, len(instances), size):
-            chunk_owners = owners[start : start + size]
+            span = slice(start, start + size)
+            outcome: list[bytes] | Problem | None
             try:
-                answers = run_chunk(self.runtime, instances[start : start + size], rid)
-                if isinstance(answers, Problem):
-                    for owner in chunk_owners:
-                        owner.problem = answers
-                    continue
-                texts = self._encode(answers, rid)
+                answers = run_chunk(self.runtime, instances[span], rid)
+                outcome = answers if isinstance(answers, Problem) else self._encode(answers, rid)
             except ChunkFailed:
-                failed.update(owner.message_id for owner in chunk_owners)
-                continue
-            for owner, text in zip(chunk_owners, texts, strict=True):
-                owner.predictions.append(text)
-        return failed
+                outcome = None
+            yield span, outcome
 
     def _encode(self, predictions: list[Any], rid: str) -> list[bytes]:
         try:
