@@ -11,6 +11,7 @@ BENCHMARKS = [
     "http_overhead",
     "artifact_fetch",
     "cold_start",
+    "event_init",
     "sqs_batch",
     "s3_file",
     "container_serving",
