@@ -7,7 +7,7 @@ from itertools import chain
 import pytest
 
 from predictor.aws_lambda._batches import rebatch
-from predictor.aws_lambda._file_records import line_lists
+from predictor.aws_lambda._file_records import csv_rows, line_lists
 
 TOO_LONG = "too long"
 
@@ -41,3 +41,18 @@ def test_rebatch_cuts_lists_of_any_length_into_exact_batches_in_order() -> None:
     assert list(rebatch(lists, 4)) == [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]]
     assert list(rebatch(lists, 5)) == [[1, 2, 3, 4, 5], [6, 7, 8, 9, 10], [11, 12]]
     assert list(rebatch([], 3)) == []
+
+
+def test_csv_rows_join_lines_inside_quotes_and_skip_blank_lines_between_rows() -> None:
+    lines = [b"h1,h2", b"", b'"a', b"", b'b",1', b"  ", b'"say ""x""",2', b"c,3"]
+
+    assert list(csv_rows(iter(lines), 1000)) == [b"h1,h2", b'"a\n\nb",1', b'"say ""x""",2', b"c,3"]
+
+
+def test_a_csv_row_over_the_limit_is_one_marker_and_reading_goes_on() -> None:
+    assert list(csv_rows(iter([b'"a', b"b" * 20, b"d,2"]), 10)) == [None, b"d,2"]
+    assert list(csv_rows(iter([b"ok,1", None, b"next,2"]), 10)) == [b"ok,1", None, b"next,2"]
+
+
+def test_a_quote_left_open_at_the_end_is_one_last_row_for_the_parser_to_refuse() -> None:
+    assert list(csv_rows(iter([b"ok,1", b'"open,2', b"more,3"]), 100)) == [b"ok,1", b'"open,2\nmore,3']

@@ -142,6 +142,22 @@ def test_csv_rows_with_missing_or_extra_columns_are_problems(events_aws: EventsA
     assert lines[4]["problem"]["detail"] == "The row is not UTF-8 text; save the file as UTF-8"
 
 
+def test_csv_fields_may_hold_line_breaks_and_each_row_is_one_output_line(
+    events_aws: EventsAws, buckets: Buckets
+) -> None:
+    body = b'name,x\r\n"two\r\nlines",1\r\n\r\n"blank\n\nline ""inside""",2\nplain,3\n"unclosed,4\n'
+    events_aws.s3.put_object(Bucket=buckets.inputs, Key="q.csv", Body=body)
+
+    run(handler_for("echo", buckets.environ), s3_put(buckets.inputs, "q.csv"))
+
+    lines = read_lines(events_aws.s3, buckets.outputs, "results/q.csv.out")
+    names = [line.get("prediction", {}).get("name") for line in lines]
+    assert names == ["two\nlines", 'blank\n\nline "inside"', "plain", None]
+    assert "The row is not CSV (unexpected end of data)" in lines[3]["problem"]["detail"]
+    manifest = json.loads(read(events_aws.s3, buckets.outputs, "results/q.csv.manifest.json"))
+    assert (manifest["records"], manifest["predicted"], manifest["invalid"]) == (4, 3, 1)
+
+
 def test_json_envelope_answers_each_instance(events_aws: EventsAws, buckets: Buckets) -> None:
     envelope = {"instances": [item("a"), {"x": 1}, item("c")]}
     events_aws.s3.put_object(Bucket=buckets.inputs, Key="e.json", Body=json.dumps(envelope).encode())

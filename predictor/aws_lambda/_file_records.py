@@ -52,14 +52,18 @@ def records(form: str, chunks: Iterable[bytes], schema: Schema) -> Iterator[list
     if form == "jsonl":
         return cast(Iterator[list[Record]], line_lists(chunks, max_bytes, _too_long(max_bytes)))
     if form == "csv":
-        return _in_lists(csv_records(chain.from_iterable(line_lists(chunks, max_bytes, None)), max_bytes))
+        lines = chain.from_iterable(line_lists(chunks, max_bytes, None, keep_blank=True))
+        return _in_lists(csv_records(csv_rows(lines, max_bytes), max_bytes))
     return _in_lists(envelope_records(chunks, schema))
 
 
-def line_lists(chunks: Iterable[bytes], max_bytes: int, too_long: T) -> Iterator[list[bytes | T]]:
-    """Per chunk read, its complete non-blank lines without their line endings; `too_long` for a
-    line over `max_bytes`, which is skipped without being held in memory. Lists, not single
-    lines: a million-line file then costs a few hundred steps here, not a million."""
+def line_lists(
+    chunks: Iterable[bytes], max_bytes: int, too_long: T, *, keep_blank: bool = False
+) -> Iterator[list[bytes | T]]:
+    """Per chunk read, its complete non-blank lines (every line with `keep_blank`) without their
+    line endings; `too_long` for a line over `max_bytes`, which is skipped without being held in
+    memory. Lists, not single lines: a million-line file then costs a few hundred steps here,
+    not a million."""
     pending = b""
     skipping = False
     for chunk in chunks:
@@ -76,10 +80,10 @@ def line_lists(chunks: Iterable[bytes], max_bytes: int, too_long: T) -> Iterator
             found = [
                 too_long if len(part) > max_bytes else part
                 for part in parts
-                if len(part) > max_bytes or part.strip()
+                if keep_blank or len(part) > max_bytes or part.strip()
             ]
         else:
-            found = [part for part in parts if part.strip()]
+            found = [part for part in parts if keep_blank or part.strip()]
         if b"\r" in data:
             found = [part.rstrip(b"\r") if isinstance(part, bytes) else part for part in found]
         if len(pending) > max_bytes:
@@ -87,7 +91,7 @@ def line_lists(chunks: Iterable[bytes], max_bytes: int, too_long: T) -> Iterator
             pending, skipping = b"", True
         if found:
             yield found
-    if pending.strip():
+    if pending.strip() or (keep_blank and pending):
         yield [pending.rstrip(b"\r")]
 
 
@@ -102,8 +106,34 @@ def _too_long(max_bytes: int) -> Problem:
     )
 
 
+def csv_rows(lines: Iterator[bytes | None], max_bytes: int) -> Iterator[bytes | None]:
+    """CSV rows from physical lines: a line break inside a quoted field continues the row (an odd
+    number of quotes so far: an escaped quote is two), blank lines between rows are skipped, and
+    None stands for a row over `max_bytes`."""
+    row: bytes | None = None
+    for line in lines:
+        if line is None:  # a line over the limit ends whatever row it was in
+            row = None
+            yield None
+            continue
+        if row is None:
+            if not line.strip():
+                continue
+            row = line
+        else:
+            row += b"\n" + line
+        if len(row) > max_bytes:
+            row = None
+            yield None
+        elif row.count(b'"') % 2 == 0:
+            yield row
+            row = None
+    if row is not None:
+        yield row  # an unclosed quote: the CSV parser reports it
+
+
 def csv_records(rows: Iterator[bytes | None], max_bytes: int) -> Iterator[Record]:
-    """One record per line after the header; a quoted field may not span lines."""
+    """One record per CSV row after the header (a quoted field may hold line breaks)."""
     header_line = next(rows, None)
     if header_line is None:
         return
