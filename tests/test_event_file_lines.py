@@ -43,10 +43,11 @@ def test_rebatch_cuts_lists_of_any_length_into_exact_batches_in_order() -> None:
     assert list(rebatch([], 3)) == []
 
 
-def test_csv_rows_join_lines_inside_quotes_and_skip_blank_lines_between_rows() -> None:
-    lines = [b"h1,h2", b"", b'"a', b"", b'b",1', b"  ", b'"say ""x""",2', b"c,3"]
+def test_csv_rows_join_lines_inside_quotes_and_skip_empty_lines_between_rows() -> None:
+    lines = [b"h1,h2", b"", b'"a', b"", b'b",1', b"", b'"say ""x""",2', b"c,3", b"  "]
 
-    assert list(csv_rows(iter(lines), 1000)) == [b"h1,h2", b'"a\n\nb",1', b'"say ""x""",2', b"c,3"]
+    rows = [b"h1,h2", b'"a\n\nb",1', b'"say ""x""",2', b"c,3", b"  "]  # spaces are a row, as csv reads
+    assert list(csv_rows(iter(lines), 1000)) == rows
 
 
 def test_a_csv_row_over_the_limit_is_one_marker_and_reading_goes_on() -> None:
@@ -56,3 +57,53 @@ def test_a_csv_row_over_the_limit_is_one_marker_and_reading_goes_on() -> None:
 
 def test_a_quote_left_open_at_the_end_is_one_last_row_for_the_parser_to_refuse() -> None:
     assert list(csv_rows(iter([b"ok,1", b'"open,2', b"more,3"]), 100)) == [b"ok,1", b'"open,2\nmore,3']
+
+
+def test_a_quote_inside_an_unquoted_field_is_only_a_character() -> None:
+    lines = [b"name,x", b'5" screen,1', b'say "hi" twice,2', b'"quoted, with comma",3']
+
+    assert list(csv_rows(iter(lines), 1000)) == lines
+
+
+@pytest.mark.parametrize(
+    ("line", "quoted", "still_open"),
+    [
+        (b'a,"b', False, True),
+        (b'a,"b""', False, True),  # an escaped quote, the field goes on
+        (b'a,"b""c"', False, False),
+        (b'"",x', False, False),
+        (b'end",1', True, False),
+        (b'still "" open', True, True),
+        (b'end""",1', True, False),
+        (b"a,b,", False, False),
+    ],
+)
+def test_quote_state_follows_the_csv_rules(line: bytes, quoted: bool, still_open: bool) -> None:
+    from predictor.aws_lambda._file_records import _open_quote_after
+
+    assert _open_quote_after(line, quoted) is still_open
+
+
+def test_csv_rows_split_a_file_as_pythons_csv_reader_does() -> None:
+    import csv
+    import io
+    import random
+
+    pieces = ["a", "b c", ",", '"', '""', "\n", "\r\n", "x\ny", '5" screen', " ", "ü"]
+    generator = random.Random(7)
+    rows = [
+        [
+            "".join(generator.choice(pieces) for _ in range(generator.randint(0, 4)))
+            for _ in range(generator.randint(1, 4))
+        ]
+        for _ in range(400)
+    ]
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerows(rows)
+    expected = list(csv.reader(io.StringIO(text.getvalue(), newline=""), strict=True))
+    expected_rows = [row for row in expected if row]  # csv.reader yields [] for a blank line
+
+    lines = text.getvalue().encode().split(b"\n")
+    ours = [next(csv.reader([row.decode()], strict=True)) for row in csv_rows(iter(lines), 1 << 20) if row]
+
+    assert ours == expected_rows

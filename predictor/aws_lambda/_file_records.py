@@ -107,9 +107,8 @@ def _too_long(max_bytes: int) -> Problem:
 
 
 def csv_rows(lines: Iterator[bytes | None], max_bytes: int) -> Iterator[bytes | None]:
-    """CSV rows from physical lines: a line break inside a quoted field continues the row (an odd
-    number of quotes so far: an escaped quote is two), blank lines between rows are skipped, and
-    None stands for a row over `max_bytes`."""
+    """CSV rows from physical lines: a line break inside a quoted field continues the row, empty
+    lines between rows are skipped, and None stands for a row over `max_bytes`."""
     row: bytes | None = None
     for line in lines:
         if line is None:  # a line over the limit ends whatever row it was in
@@ -117,19 +116,45 @@ def csv_rows(lines: Iterator[bytes | None], max_bytes: int) -> Iterator[bytes | 
             yield None
             continue
         if row is None:
-            if not line.strip():
+            if not line:  # as Python's csv reads: an empty line is no row, a line of spaces is one
                 continue
-            row = line
+            row, still_open = line, _open_quote_after(line, False)
         else:
-            row += b"\n" + line
+            row, still_open = row + b"\n" + line, _open_quote_after(line, True)
         if len(row) > max_bytes:
             row = None
             yield None
-        elif row.count(b'"') % 2 == 0:
+        elif not still_open:
             yield row
             row = None
     if row is not None:
-        yield row  # an unclosed quote: the CSV parser reports it
+        yield row  # a quote left open: the CSV parser refuses the row
+
+
+def _open_quote_after(line: bytes, quoted: bool) -> bool:
+    """Whether a quoted field is still open at the end of `line`, given whether one was open at
+    its start (else the line starts a row). As Python's csv reads: a quote opens a field only
+    at its start, and two quotes inside one stand for a quote."""
+    if not quoted and b'"' not in line:
+        return False
+    at, end = 0, len(line)
+    while at < end:
+        if quoted:
+            close = line.find(b'"', at)
+            if close < 0:
+                return True
+            if line[close + 1 : close + 2] == b'"':
+                at = close + 2
+                continue
+            quoted, at = False, close + 1
+        elif line[at : at + 1] == b'"':
+            quoted, at = True, at + 1
+            continue
+        comma = line.find(b",", at)  # the next field starts after the next delimiter
+        if comma < 0:
+            return False
+        at = comma + 1
+    return quoted
 
 
 def csv_records(rows: Iterator[bytes | None], max_bytes: int) -> Iterator[Record]:
