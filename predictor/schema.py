@@ -230,10 +230,6 @@ class Schema:
             refuse_non_finite_output(predictions)
         return texts
 
-    def encode_prediction(self, prediction: Any) -> bytes:
-        """One prediction as JSON, encoded as in a response envelope."""
-        return self.encode_predictions([prediction])[0]
-
 
 def refuse_non_finite_output(predictions: list[Any]) -> None:
     """A predictor returning inf or nan breaks its contract: the response could not say it in JSON."""

@@ -437,7 +437,6 @@ def test_predictions_encode_one_by_one_as_in_the_envelope() -> None:
     texts = built.encode_predictions(predictions)
 
     assert texts == [b'{"score":0.5,"label":"a"}', b'{"score":null,"label":"b"}']
-    assert built.encode_prediction(predictions[1]) == texts[1]
     assert b'{"predictions":[' + b",".join(texts) + b"]}" == built.encode(predictions)
 
 
