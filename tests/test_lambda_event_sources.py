@@ -182,3 +182,37 @@ def test_an_event_function_whose_clients_cannot_be_made_at_init_still_starts_and
     assert json.loads(finished.stdout.splitlines()[-1]) == {"boto3": True, "clients": 1}
     assert "could not make the AWS clients at init" in finished.stdout
     assert "NoRegionError" in finished.stdout
+
+
+FREEZE_SCRIPT = textwrap.dedent(
+    """
+    import gc, json
+    from predictor._loading import load_predictor_class
+    from predictor.aws_lambda import lambda_handler
+    handler = lambda_handler(load_predictor_class("tests/fixtures/predictors/echo.py"))
+    frozen = gc.get_freeze_count()
+    answer = handler({"instances": [{"x": 1.5, "name": "a"}]})
+    print(json.dumps({"frozen": frozen > 1000, "answer": answer}))
+    """
+)
+
+
+@pytest.mark.parametrize(
+    ("lambda_env", "frozen"), [({"AWS_LAMBDA_FUNCTION_NAME": "iris-fn"}, True), ({}, False)]
+)
+def test_on_lambda_what_init_made_is_kept_out_of_the_collectors_walks(
+    lambda_env: dict[str, str], frozen: bool
+) -> None:
+    finished = subprocess.run(
+        [sys.executable, "-c", FREEZE_SCRIPT],
+        cwd=REPO,
+        env=clean_environ(AWS_DEFAULT_REGION="us-east-1", **lambda_env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert finished.returncode == 0, finished.stderr
+    report = json.loads(finished.stdout.splitlines()[-1])
+    assert report == {"frozen": frozen, "answer": {"predictions": [{"name": "a", "doubled": 3.0}]}}

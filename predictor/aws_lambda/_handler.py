@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,6 +33,12 @@ class LambdaHandler:
         register_snapstart_hooks(runtime)
         handler = cls(runtime)
         prepare_clients(EventSettings.from_environ(runtime.environ).output)
+        if on_lambda(runtime.environ):
+            # What init made (modules, model, clients) lives as long as the sandbox: keep the
+            # cyclic collector from walking it again at every collection while invocations
+            # allocate (a sixth of a large S3 file's time, measured). Cycles made at init are
+            # kept, as they would be anyway.
+            gc.freeze()
         return handler
 
     def __call__(self, event: Any, context: Any = None) -> Any:
