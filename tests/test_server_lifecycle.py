@@ -151,3 +151,25 @@ def test_sigterm_lets_requests_in_flight_finish_then_tears_down_and_exits(tmp_pa
     assert "batched 3 requests (3 instances) into" in server.output()
     assert exit_code in (0, -signal.SIGTERM)
     assert elapsed < 10
+
+
+def test_a_server_process_keeps_what_startup_made_out_of_the_collectors_walks() -> None:
+    import json
+    import subprocess
+    import sys
+
+    script = (
+        "import gc, json\n"
+        "from predictor.server.serve import build_app\n"
+        "before = gc.get_freeze_count()\n"
+        "build_app('tests/fixtures/predictors/echo.py', 1, None)\n"
+        "print(json.dumps([before, gc.get_freeze_count()]))\n"
+    )
+    finished = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60, check=False
+    )
+
+    assert finished.returncode == 0, finished.stderr
+    before, after = json.loads(finished.stdout.splitlines()[-1])
+    assert before == 0
+    assert after > 1000

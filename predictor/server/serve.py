@@ -10,6 +10,7 @@ teardown runs, and the process exits inside SageMaker's 30 s.
 from __future__ import annotations
 
 import functools
+import gc
 import logging
 import os
 import signal
@@ -134,7 +135,10 @@ def build_app(function: str, workers: int, timeout_s: float | None) -> Any:
     routes = SageMakerRoutes(
         runtime, create_app(runtime), Batcher(runtime, settings), timeout_s=timeout_s, workers=workers
     )
-    return guarded(routes, runtime.schema, ServerSettings.from_environ(runtime.environ))
+    app = guarded(routes, runtime.schema, ServerSettings.from_environ(runtime.environ))
+    # This process only serves: keep what startup made out of the cyclic collector's walks.
+    gc.freeze()
+    return app
 
 
 def _drain_on_sigterm(drain: Any) -> None:
