@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks._timing import fresh_process, median, table, versions
-from benchmarks.moto import moto_server
+from benchmarks.moto import moto_server, s3_client
 
 REPO = Path(__file__).resolve().parents[1]
 ROUNDS = int(os.environ.get("EVENT_INIT_ROUNDS", "7"))
@@ -43,15 +43,7 @@ FUNCTION = textwrap.dedent(
 
 def main() -> None:
     with moto_server() as env:
-        import boto3
-
-        s3 = boto3.session.Session().client(
-            "s3",
-            endpoint_url=env["AWS_ENDPOINT_URL"],
-            region_name=env["AWS_DEFAULT_REGION"],
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        s3 = s3_client(env)
         s3.create_bucket(Bucket="bench")
         row = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
         s3.put_object(Bucket="bench", Key="one.jsonl", Body=json.dumps(row).encode() + b"\n")

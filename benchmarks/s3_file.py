@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks._timing import fresh_process, median, table, versions
-from benchmarks.moto import moto_server
+from benchmarks.moto import moto_server, s3_client
 
 REPO = Path(__file__).resolve().parents[1]
 LINES = int(os.environ.get("S3_BENCH_LINES", "1000000"))
@@ -91,15 +91,7 @@ def main() -> None:
     path = Path("/tmp/predictor-bench-rows.jsonl")
     path.write_bytes(rows_bytes)
     with moto_server() as env:
-        import boto3
-
-        s3 = boto3.session.Session().client(
-            "s3",
-            endpoint_url=env["AWS_ENDPOINT_URL"],
-            region_name=env["AWS_DEFAULT_REGION"],
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        s3 = s3_client(env)
         s3.create_bucket(Bucket="bench")
         s3.upload_file(str(path), "bench", "rows.jsonl")
         baseline_code = BASELINE.replace("sys.argv[1]", repr(str(path)))
