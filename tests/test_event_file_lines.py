@@ -107,3 +107,16 @@ def test_csv_rows_split_a_file_as_pythons_csv_reader_does() -> None:
     ours = [next(csv.reader([row.decode()], strict=True)) for row in csv_rows(iter(lines), 1 << 20) if row]
 
     assert ours == expected_rows
+
+
+def test_a_quote_opened_early_holds_at_most_the_limit_and_reading_goes_on() -> None:
+    # 200,000 short lines after an unclosed quote: the open row grows to the limit, is one
+    # marker, and the lines after it are rows again (joining them by copying would be quadratic).
+    lines = [b'"open'] + [b"line,0"] * 200_000
+
+    rows = list(csv_rows(iter(lines), 1 << 20))
+
+    held = len(lines) - (len(rows) - 1)  # the lines the open row took before it passed the limit
+    assert rows[0] is None
+    assert rows[1:] == [b"line,0"] * (len(rows) - 1)
+    assert 5 + 7 * (held - 2) <= 1 << 20 < 5 + 7 * (held - 1)  # '"open', then 7 bytes a line

@@ -109,26 +109,29 @@ def _too_long(max_bytes: int) -> Problem:
 def csv_rows(lines: Iterator[bytes | None], max_bytes: int) -> Iterator[bytes | None]:
     """CSV rows from physical lines: a line break inside a quoted field continues the row, empty
     lines between rows are skipped, and None stands for a row over `max_bytes`."""
-    row: bytes | None = None
+    row: list[bytes] = []  # the lines of a row still open, joined once it closes
+    size = 0
     for line in lines:
         if line is None:  # a line over the limit ends whatever row it was in
-            row = None
+            row, size = [], 0
             yield None
             continue
-        if row is None:
-            if not line:  # as Python's csv reads: an empty line is no row, a line of spaces is one
-                continue
-            row, still_open = line, _open_quote_after(line, False)
+        if row:
+            row.append(line)
+            size += 1 + len(line)
+            still_open = _open_quote_after(line, True)
+        elif not line:  # as Python's csv reads: an empty line is no row, a line of spaces is one
+            continue
         else:
-            row, still_open = row + b"\n" + line, _open_quote_after(line, True)
-        if len(row) > max_bytes:
-            row = None
+            row, size, still_open = [line], len(line), _open_quote_after(line, False)
+        if size > max_bytes:
+            row, size = [], 0
             yield None
         elif not still_open:
-            yield row
-            row = None
-    if row is not None:
-        yield row  # a quote left open: the CSV parser refuses the row
+            yield b"\n".join(row)
+            row, size = [], 0
+    if row:
+        yield b"\n".join(row)  # a quote left open: the CSV parser refuses the row
 
 
 def _open_quote_after(line: bytes, quoted: bool) -> bool:
