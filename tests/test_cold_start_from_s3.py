@@ -6,14 +6,13 @@ The S3 copy lists the labels in reverse, so predictions prove which copy was loa
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fresh_python import python_json
 from s3_server import REPO, MotoServer, clean_environ, put_objects
 from server_process import ServerProcess
 
@@ -51,17 +50,7 @@ def function_env(server: MotoServer, model_uri: str, cache: Path) -> dict[str, s
 
 
 def run_handler(env: dict[str, str]) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, "-c", HANDLER_SCRIPT, str(PREDICT_EVENT)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    response: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    response: dict[str, Any] = python_json(HANDLER_SCRIPT, str(PREDICT_EVENT), env=env, timeout=120)
     return response
 
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import copy
 import json
-import subprocess
-import sys
 import textwrap
 from dataclasses import dataclass
 from functools import cache
 
 import pytest
+from fresh_python import python_json
 from lambda_events import REPO, SETOSA, SHAPES, VIRGINICA, LambdaContext, http_event
 
 from predictor import Limits
@@ -145,11 +144,7 @@ PROBE = textwrap.dedent(
 
 
 def test_predict_events_never_import_the_http_stack() -> None:
-    finished = subprocess.run(
-        [sys.executable, "-c", PROBE], cwd=REPO, capture_output=True, text=True, timeout=60, check=False
-    )
-    assert finished.returncode == 0, finished.stderr
-    report = json.loads(finished.stdout.splitlines()[-1])
+    report = python_json(PROBE)
 
     assert report["statuses"] == [200, 200, 422, 422, 415, 400] * len(SHAPES)
     assert report["after_predict"] == []

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import textwrap
 
 import pytest
 from aws_events import custom_event, s3_batch, scheduled_event
 from conftest import EventsAws
 from event_sources import handler_for, item, jsonl, keys, read
+from fresh_python import python_json, run_python
 from lambda_events import REPO, LambdaContext
 from s3_server import clean_environ
 
@@ -110,14 +109,7 @@ def test_event_paths_never_import_the_http_stack(events_aws: EventsAws) -> None:
     events_aws.s3.put_object(Bucket=bucket, Key="in/a.jsonl", Body=b"{}\n")
     env = clean_environ(**events_aws.server.env, AWS_ENDPOINT_URL=events_aws.server.endpoint_url)
 
-    finished = subprocess.run(
-        [sys.executable, "-c", EVENT_PATH_SCRIPT, str(REPO / "tests"), bucket],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    finished = run_python(EVENT_PATH_SCRIPT, str(REPO / "tests"), bucket, env=env)
 
     assert finished.returncode == 0, finished.stderr
     # The function logs to stdout first (its setup line); the script's three answers come last.
@@ -152,30 +144,13 @@ def test_an_event_function_makes_its_aws_clients_at_init_and_an_http_one_never_i
     output_uri: str | None, expected: dict[str, object]
 ) -> None:
     settings = {"AWS_DEFAULT_REGION": "us-east-1"} | ({"OUTPUT_URI": output_uri} if output_uri else {})
-    finished = subprocess.run(
-        [sys.executable, "-c", INIT_SCRIPT],
-        cwd=REPO,
-        env=clean_environ(**settings),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-    assert finished.returncode == 0, finished.stderr
-    assert json.loads(finished.stdout.splitlines()[-1]) == expected
+    assert python_json(INIT_SCRIPT, env=clean_environ(**settings)) == expected
 
 
 def test_an_event_function_whose_clients_cannot_be_made_at_init_still_starts_and_says_why() -> None:
-    finished = subprocess.run(
-        [sys.executable, "-c", INIT_SCRIPT],
-        cwd=REPO,
-        # No region: boto3 makes the S3 client (it defaults to us-east-1) but not the SQS one.
-        env=clean_environ(OUTPUT_URI="https://sqs.us-east-1.amazonaws.com/123456789012/replies"),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    # No region: boto3 makes the S3 client (it defaults to us-east-1) but not the SQS one.
+    finished = run_python(
+        INIT_SCRIPT, env=clean_environ(OUTPUT_URI="https://sqs.us-east-1.amazonaws.com/123456789012/replies")
     )
 
     assert finished.returncode == 0, finished.stderr
@@ -203,16 +178,6 @@ FREEZE_SCRIPT = textwrap.dedent(
 def test_on_lambda_what_init_made_is_kept_out_of_the_collectors_walks(
     lambda_env: dict[str, str], frozen: bool
 ) -> None:
-    finished = subprocess.run(
-        [sys.executable, "-c", FREEZE_SCRIPT],
-        cwd=REPO,
-        env=clean_environ(AWS_DEFAULT_REGION="us-east-1", **lambda_env),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    report = python_json(FREEZE_SCRIPT, env=clean_environ(AWS_DEFAULT_REGION="us-east-1", **lambda_env))
 
-    assert finished.returncode == 0, finished.stderr
-    report = json.loads(finished.stdout.splitlines()[-1])
     assert report == {"frozen": frozen, "answer": {"predictions": [{"name": "a", "doubled": 3.0}]}}

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import textwrap
 
 from conftest import EventsAws
 from event_sources import read, read_lines
+from fresh_python import python_json
 from lambda_events import REPO
 from s3_server import clean_environ
 
@@ -53,17 +52,7 @@ def test_a_large_file_streams_with_flat_memory(events_aws: EventsAws) -> None:
     events_aws.s3.put_object(Bucket=bucket, Key="small.jsonl", Body=("\n".join(rows[:3000]) + "\n").encode())
     env = clean_environ(**events_aws.server.env, AWS_ENDPOINT_URL=events_aws.server.endpoint_url)
 
-    finished = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(REPO / "tests"), bucket],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-    assert finished.returncode == 0, finished.stderr
-    report = json.loads(finished.stdout.splitlines()[-1])
+    report = python_json(SCRIPT, str(REPO / "tests"), bucket, env=env, timeout=300)
     assert report["answer"]["results"][0]["records"] == LINES
     assert report["growth_kib"] / 1024 < MAX_GROWTH_MIB, (
         f"peak RSS grew {report['growth_kib'] / 1024:.0f} MiB"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fresh_python import python_json
 from processes import HOST, free_port
 from server_process import REPO, ServerProcess
 
@@ -154,22 +155,15 @@ def test_sigterm_lets_requests_in_flight_finish_then_tears_down_and_exits(tmp_pa
 
 
 def test_a_server_process_keeps_what_startup_made_out_of_the_collectors_walks() -> None:
-    import json
-    import subprocess
-    import sys
-
-    script = (
-        "import gc, json\n"
-        "from predictor.server.serve import build_app\n"
-        "before = gc.get_freeze_count()\n"
-        "build_app('tests/fixtures/predictors/echo.py', 1, None)\n"
-        "print(json.dumps([before, gc.get_freeze_count()]))\n"
-    )
-    finished = subprocess.run(
-        [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60, check=False
+    before, after = python_json(
+        """
+        import gc, json
+        from predictor.server.serve import build_app
+        before = gc.get_freeze_count()
+        build_app("tests/fixtures/predictors/echo.py", 1, None)
+        print(json.dumps([before, gc.get_freeze_count()]))
+        """
     )
 
-    assert finished.returncode == 0, finished.stderr
-    before, after = json.loads(finished.stdout.splitlines()[-1])
     assert before == 0
     assert after > 1000

@@ -2,30 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def run_child(code: str) -> dict[str, object]:
-    result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+from fresh_python import python_json
 
 
 def test_restore_hook_recreates_aws_clients_and_reseeds_generators() -> None:
-    report = run_child(
+    report = python_json(
         """
         import json, os, random
         os.environ.update(OUTPUT_URI="s3://results/out/", AWS_DEFAULT_REGION="us-east-1")
@@ -71,7 +52,7 @@ def test_restore_hook_recreates_aws_clients_and_reseeds_generators() -> None:
 
 
 def test_without_snapshot_restore_py_the_handler_registers_nothing_and_serves() -> None:
-    report = run_child(
+    report = python_json(
         """
         import json, sys
         sys.modules["snapshot_restore_py"] = None  # as on a runtime without SnapStart
