@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain, islice
@@ -134,30 +135,20 @@ def csv_rows(lines: Iterator[bytes | None], max_bytes: int) -> Iterator[bytes | 
         yield b"\n".join(row)  # a quote left open: the CSV parser refuses the row
 
 
+# A CSV row with every quoted field closed, as Python's csv reads one: a quote opens a field
+# only at its start, two quotes inside it stand for one, and it closes at a quote no quote
+# follows (anything after the close, up to the comma, is for the parser to refuse).
+_FIELD = rb'(?:"(?:[^"]|"")*"(?!")[^,]*|[^,"][^,]*|)'
+_CLOSED_ROW = re.compile(_FIELD + rb"(?:," + _FIELD + rb")*")
+
+
 def _open_quote_after(line: bytes, quoted: bool) -> bool:
     """Whether a quoted field is still open at the end of `line`, given whether one was open at
-    its start (else the line starts a row). As Python's csv reads: a quote opens a field only
-    at its start, and two quotes inside one stand for a quote."""
+    its start (else the line starts a row). Inside a quoted field, a line reads as it would
+    after an opening quote."""
     if not quoted and b'"' not in line:
         return False
-    at, end = 0, len(line)
-    while at < end:
-        if quoted:
-            close = line.find(b'"', at)
-            if close < 0:
-                return True
-            if line[close + 1 : close + 2] == b'"':
-                at = close + 2
-                continue
-            quoted, at = False, close + 1
-        elif line[at : at + 1] == b'"':
-            quoted, at = True, at + 1
-            continue
-        comma = line.find(b",", at)  # the next field starts after the next delimiter
-        if comma < 0:
-            return False
-        at = comma + 1
-    return quoted
+    return _CLOSED_ROW.fullmatch(b'"' + line if quoted else line) is None
 
 
 def csv_records(rows: Iterator[bytes | None], max_bytes: int) -> Iterator[Record]:
