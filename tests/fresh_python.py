@@ -1,4 +1,5 @@
-"""Code run in a fresh interpreter, for what only a new process shows: imports, init, gc state."""
+"""Code, or the `predictor` command, run in a fresh process: for what only a new process shows
+(imports, init, gc state) and for the command line itself."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+PREDICTOR_CLI = Path(sys.executable).parent / "predictor"
 
 
 def run_python(
@@ -34,3 +36,18 @@ def python_json(code: str, *args: str, env: Mapping[str, str] | None = None, tim
     finished = run_python(code, *args, env=env, timeout=timeout)
     assert finished.returncode == 0, finished.stderr
     return json.loads(finished.stdout.strip().splitlines()[-1])
+
+
+def run_cli(
+    *args: str, env: Mapping[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """`predictor args...` from the repository root."""
+    return subprocess.run(
+        [str(PREDICTOR_CLI), *args],
+        cwd=REPO,
+        env=None if env is None else dict(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

@@ -13,12 +13,12 @@ import uuid
 from pathlib import Path
 
 import pytest
+from fresh_python import run_cli
 from s3_server import REPO, clean_environ
 from test_artifacts_archive import Member, directory, file, link, special, tar_gz
 
 from predictor.artifacts import ArtifactsError, resolve_artifacts
 
-PREDICTOR_CLI = REPO / ".venv" / "bin" / "predictor"
 STEPS = "abcdefghijklmnop"
 # What the cache adds below PREDICTOR_CACHE_DIR for a local archive: archives/<24>/.staging-<12>/model
 CACHE_LAYOUT = ("archives", "x" * 24, ".staging-" + "x" * 12, "model")
@@ -95,14 +95,7 @@ def test_fetch_cli_refuses_the_realpath_limit_attack_and_writes_nothing_outside(
     payload = f"escaped-{uuid.uuid4().hex}"
     uri = publish(tmp_path, realpath_limit_attack(target, len(target.relative_to(tmp_path).parts), payload))
 
-    done = subprocess.run(
-        [str(PREDICTOR_CLI), "fetch", uri, str(tmp_path / "out")],
-        env=clean_environ(PREDICTOR_CACHE_DIR=str(cache)),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_cli("fetch", uri, str(tmp_path / "out"), env=clean_environ(PREDICTOR_CACHE_DIR=str(cache)))
 
     assert done.returncode == 2
     assert "refusing unsafe archive member" in done.stderr

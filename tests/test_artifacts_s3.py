@@ -6,11 +6,9 @@ from __future__ import annotations
 import hashlib
 import io
 import itertools
-import json
 import os
 import re
 import subprocess
-import sys
 import tarfile
 import time
 from pathlib import Path
@@ -18,13 +16,13 @@ from pathlib import Path
 import pytest
 from conftest import S3Env
 from fault_proxy import FaultProxy, Record
-from s3_server import REPO, LockedS3, MotoServer, clean_environ, put_objects, read_tree, stored_bytes
+from fresh_python import python_json, run_cli
+from s3_server import LockedS3, MotoServer, clean_environ, put_objects, read_tree, stored_bytes
 
 from predictor.artifacts import ArtifactsError, resolve_artifacts
 
 pytestmark = pytest.mark.usefixtures("s3_env")
 
-PREDICTOR_CLI = REPO / ".venv" / "bin" / "predictor"
 WEIGHTS = os.urandom(300_000)
 LABELS = b'["setosa", "versicolor", "virginica"]'
 MODEL_FILES = {"model.onnx": WEIGHTS, "labels.json": LABELS, "tokenizer/vocab/words.txt": b"a\nb\n"}
@@ -288,16 +286,9 @@ print(json.dumps({"error": error, "elapsed": time.monotonic() - started}))
 
 def resolve_in_fresh_process(uri: str, env: dict[str, str], tmp_path: Path) -> tuple[str | None, float]:
     """resolve_artifacts(uri) in a new interpreter: (the ArtifactsError message or None, seconds taken)."""
-    done = subprocess.run(
-        [sys.executable, "-c", FRESH_RESOLVE, uri],
-        env=clean_environ(**env, PREDICTOR_CACHE_DIR=str(tmp_path / "fresh-cache")),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    answer = python_json(
+        FRESH_RESOLVE, uri, env=clean_environ(**env, PREDICTOR_CACHE_DIR=str(tmp_path / "fresh-cache"))
     )
-    assert done.returncode == 0, done.stderr
-    answer = json.loads(done.stdout.strip().splitlines()[-1])
     return answer["error"], answer["elapsed"]
 
 
@@ -396,14 +387,7 @@ def _fetch_cli(
     server: MotoServer, uri: str, target: Path, tmp_path: Path
 ) -> subprocess.CompletedProcess[str]:
     env = clean_environ(**server.env, PREDICTOR_CACHE_DIR=str(tmp_path / "cli-cache"))
-    return subprocess.run(
-        [str(PREDICTOR_CLI), "fetch", uri, str(target)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_cli("fetch", uri, str(target), env=env)
 
 
 def test_fetch_cli_twice_into_the_same_directory_refreshes_it(

@@ -4,15 +4,12 @@ answer on stdout and what it wrote on stderr."""
 from __future__ import annotations
 
 import json
-import subprocess
 
 import pytest
 from aws_events import SAMPLE_BUCKET, SAMPLE_KEY, SAMPLES, SETOSA, sample_events
 from conftest import EventsAws
-from lambda_events import REPO
+from fresh_python import run_cli
 from s3_server import clean_environ
-
-PREDICTOR_CLI = REPO / ".venv" / "bin" / "predictor"
 
 
 def test_event_source_samples_are_what_the_builders_make() -> None:
@@ -33,15 +30,7 @@ def test_event_source_sample_runs_through_the_cli(events_aws: EventsAws, sample:
         OUTPUT_URI=f"s3://{outputs}/results/",
     )
 
-    finished = subprocess.run(
-        [str(PREDICTOR_CLI), "invoke", "functions/iris", f"events/{sample}"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    finished = run_cli("invoke", "functions/iris", f"events/{sample}", env=env)
 
     assert finished.returncode == 0, finished.stderr
     answer = json.loads(finished.stdout)

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 from aws_events import sample_events as event_source_samples
+from fresh_python import run_cli
 from lambda_events import (
     REPO,
     SAMPLES,
@@ -29,7 +27,6 @@ from predictor.aws_lambda import LambdaHandler
 
 IRIS = REPO / "functions" / "iris"
 INPUT_FIELDS = {"sepal_length", "sepal_width", "petal_length", "petal_width"}
-PREDICTOR_CLI = Path(sys.executable).parent / "predictor"
 
 # What `predictor invoke functions/iris events/<file>` answers for each sample.
 SAMPLE_STATUS = {
@@ -138,14 +135,7 @@ def test_sample_events_are_what_the_builders_make() -> None:
 
 
 def invoke_cli(sample: str) -> Any:
-    finished = subprocess.run(
-        [str(PREDICTOR_CLI), "invoke", "functions/iris", f"events/{sample}"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    finished = run_cli("invoke", "functions/iris", f"events/{sample}")
     assert finished.returncode == 0, finished.stderr
     return json.loads(finished.stdout)
 
