@@ -12,10 +12,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
+from fresh_python import PREDICTOR_CLI, REPO
 from processes import HOST, free_port, stop
 
-REPO = Path(__file__).resolve().parents[1]
-PREDICTOR_CLI = REPO / ".venv" / "bin" / "predictor"
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
 
