@@ -19,15 +19,7 @@ def run_python(
     code: str, *args: str, env: Mapping[str, str] | None = None, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
     """`python -c code args...` from the repository root (code is dedented)."""
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code), *args],
-        cwd=REPO,
-        env=None if env is None else dict(env),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    return _run([sys.executable, "-c", textwrap.dedent(code), *args], env, timeout)
 
 
 def python_json(code: str, *args: str, env: Mapping[str, str] | None = None, timeout: float = 60) -> Any:
@@ -42,8 +34,12 @@ def run_cli(
     *args: str, env: Mapping[str, str] | None = None, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
     """`predictor args...` from the repository root."""
+    return _run([str(PREDICTOR_CLI), *args], env, timeout)
+
+
+def _run(argv: list[str], env: Mapping[str, str] | None, timeout: float) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(PREDICTOR_CLI), *args],
+        argv,
         cwd=REPO,
         env=None if env is None else dict(env),
         capture_output=True,
