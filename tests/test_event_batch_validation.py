@@ -133,6 +133,7 @@ def test_a_mixed_file_chunk_gets_the_problems_each_line_gets_alone(schema: Schem
         ("inf_on_name", ["a", "inf", "b"], "1", "predictions", None),
         ("refuses", ["a", "b", "c"], "2", "predictions", None),
         ("refuses_name", ["a", "no", "b", "c"], "2", "predictions", None),
+        ("exc_in_setup", ["a", "b", "c"], "2", "predictions", None),  # not ready: all retried
         (
             "exc_on_name",
             ["a", "boom", "b", "c", "d"],
@@ -164,4 +165,6 @@ def test_a_batch_of_bare_instances_is_answered_as_the_general_path_answers_it(
     general = source.answer_messages(batch, LambdaContext())
 
     assert fast == general
+    replies, failed = fast
+    assert {reply.message_id for reply in replies} | failed == {f"msg-{n}" for n in range(len(names))}
     assert source.answer(batch, LambdaContext()) == fast
