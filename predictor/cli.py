@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import sys
+import traceback
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -44,6 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     invoke = commands.add_parser("invoke", help="run the Lambda handler on an event file")
     invoke.add_argument("function", help="function directory, or path/app.py[:Class]")
     invoke.add_argument("event", help="event JSON file, or - for standard input")
+    invoke.add_argument("--debug", action="store_true", help="print the traceback of an invocation's error")
 
     fetch = commands.add_parser("fetch", help="download an artifact set as the runtime would")
     fetch.add_argument("uri", help="s3://bucket/prefix/, s3://bucket/model.tar.gz, file:// or a path")
@@ -55,13 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(args.function, args.host, args.port)
         if args.command == "fetch":
             return _fetch(args.uri, Path(args.directory))
-        return _invoke(args.function, args.event)
+        return _invoke(args.function, args.event, debug=args.debug)
     except (LoadError, ArtifactsError, OSError, ValueError) as exc:
         print(f"predictor: {exc}", file=sys.stderr)
         return 2
-    except ProblemError as exc:  # a direct invocation's 5xx, raised as on Lambda
-        print(f"predictor: {exc.problem.status} {exc.problem.title}: {exc.problem.detail}", file=sys.stderr)
-        return 1
 
 
 def _serve(function: str | None, host: str | None, port: int | None) -> int:
@@ -70,7 +69,7 @@ def _serve(function: str | None, host: str | None, port: int | None) -> int:
     return serve(ServeSettings.resolve(function, host, port))
 
 
-def _invoke(function: str, event_path: str) -> int:
+def _invoke(function: str, event_path: str, *, debug: bool = False) -> int:
     from predictor.aws_lambda import LambdaHandler
 
     text = sys.stdin.read() if event_path == "-" else Path(event_path).read_text()
@@ -88,9 +87,49 @@ def _invoke(function: str, event_path: str) -> int:
     with contextlib.redirect_stdout(sys.stderr):
         predictor_class = load_predictor_class(function)
         handler = LambdaHandler.for_predictor(predictor_class)
-        response = handler(event, LocalContext(predictor_class.name))
+        context = LocalContext(predictor_class.name)
+        try:
+            response = handler(event, context)
+        except Exception as exc:  # as Lambda's runtime does: any exception fails the invocation
+            failure: Exception | None = exc
+        else:
+            failure = None
+    if failure is not None:
+        return _invocation_failed(failure, context.aws_request_id, debug=debug)
     print(json.dumps(response, indent=2))
     return 0
+
+
+def _invocation_failed(exc: Exception, request_id: str, *, debug: bool) -> int:
+    """Report an exception that escaped the handler as `sam local invoke` shows Lambda's: the
+    runtime's error object on standard output, then one line on standard error (the traceback
+    before it only with --debug), exit 1."""
+    print(json.dumps(lambda_error(exc, request_id), indent=2))
+    if debug:
+        traceback.print_exception(exc, file=sys.stderr)
+    if isinstance(exc, ProblemError):  # a direct invocation's 5xx, raised as on Lambda
+        line = f"{exc.problem.status} {exc.problem.title}: {exc.problem.detail}"
+    else:
+        message = " ".join(str(exc).split())
+        line = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+    print(f"predictor: {line}", file=sys.stderr)
+    return 1
+
+
+def lambda_error(exc: BaseException, request_id: str) -> dict[str, Any]:
+    """The error object Lambda's Python runtime answers for an unhandled exception (awslambdaric's
+    make_error): the stack trace starts at the handler, without the frames that called it."""
+    frames = list(traceback.extract_tb(exc.__traceback__))
+    while frames and frames[0].filename == __file__:
+        frames.pop(0)
+    # Frames as the runtime formats them: file, line, function and source, no column markers.
+    plain = [traceback.FrameSummary(f.filename, f.lineno, f.name, line=f.line) for f in frames]
+    return {
+        "errorMessage": str(exc),
+        "errorType": type(exc).__name__,
+        "requestId": request_id,
+        "stackTrace": traceback.format_list(plain),
+    }
 
 
 def _fetch(uri: str, directory: Path) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import time
@@ -12,8 +13,9 @@ from typing import Any
 
 import httpx
 import pytest
+from fresh_python import PREDICTOR_CLI, REPO, run_cli
 from processes import HOST
-from server_process import PREDICTOR_CLI, REPO, ServerProcess
+from server_process import ServerProcess
 
 FIXTURES = REPO / "tests" / "fixtures" / "predictors"
 IRIS = REPO / "functions" / "iris"
@@ -110,10 +112,50 @@ def test_invoke_of_a_failing_direct_invocation_exits_1_with_the_problem(tmp_path
     )
 
     assert finished.returncode == 1
-    # No answer on standard output; standard error holds the function's log record (with the
-    # traceback), then the problem on one line.
-    assert finished.stdout == ""
+    # Standard output holds Lambda's error object for the raised problem; standard error the
+    # function's log record (with the traceback), then the problem on one line.
+    error = json.loads(finished.stdout)
+    assert error["errorType"] == "ProblemError"
+    assert error["errorMessage"].endswith(f"search the logs for request id {error['requestId']}")
     *logs, last = finished.stderr.splitlines()
     [record] = [json.loads(line) for line in logs]
     assert record["message"] == "predict failed"
+    assert record["request_id"] == error["requestId"]
     assert last.startswith("predictor: 500 Internal Server Error: The predictor failed on this request; ")
+
+
+@pytest.mark.parametrize("text", ["null", '"hello"', "[1, 2]"])
+def test_invoke_of_an_event_no_source_takes_prints_lambdas_error_object_and_one_line(
+    tmp_path: Path, text: str
+) -> None:
+    event = tmp_path / "event.json"
+    event.write_text(text)
+
+    finished = run_cli("invoke", str(FIXTURES / "echo.py"), str(event))
+
+    assert finished.returncode == 1
+    error = json.loads(finished.stdout)
+    assert list(error) == ["errorMessage", "errorType", "requestId", "stackTrace"]
+    assert error["errorType"] == "UnrecognisedEvent"
+    assert error["errorMessage"].startswith("Unrecognised event: received a JSON ")
+    assert re.fullmatch(r"[0-9a-f]{32}", error["requestId"])
+    # The runtime's frames, from the handler down: none of the command's own.
+    assert error["stackTrace"]
+    for frame in error["stackTrace"]:
+        assert re.fullmatch(r'  File "[^"]+", line \d+, in \w+\n    .+\n', frame)
+        assert "cli.py" not in frame
+    assert finished.stderr == f"predictor: UnrecognisedEvent: {error['errorMessage']}\n"
+
+
+def test_invoke_with_debug_adds_the_traceback_before_the_one_line(tmp_path: Path) -> None:
+    event = tmp_path / "event.json"
+    event.write_text("null")
+
+    finished = run_cli("invoke", "--debug", str(FIXTURES / "echo.py"), str(event))
+
+    assert finished.returncode == 1
+    assert json.loads(finished.stdout)["errorType"] == "UnrecognisedEvent"
+    *traceback, last = finished.stderr.splitlines()
+    assert traceback[0] == "Traceback (most recent call last):"
+    assert traceback[-1].startswith("predictor.aws_lambda._source.UnrecognisedEvent: Unrecognised event")
+    assert last.startswith("predictor: UnrecognisedEvent: Unrecognised event")
