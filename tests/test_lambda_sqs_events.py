@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aws_events import sqs_batch
 from conftest import EventsAws
-from event_sources import handler_for, item, keys, read
+from event_sources import FIXTURES, handler_for, item, keys, read
+from fresh_python import run_cli
 from lambda_events import SETOSA, LambdaContext
+
+from predictor.aws_lambda import MalformedEvent
 
 
 def received(sqs: Any, queue_url: str) -> dict[str, dict[str, Any]]:
@@ -128,3 +133,58 @@ def test_replies_are_sent_in_batches_within_sqs_limits(events_aws: EventsAws, si
 
     assert answer == {"batchItemFailures": []}
     assert len(received(events_aws.sqs, queue)) == 23
+
+
+# A batch of bare instances takes the direct path; an envelope among them, the general one.
+PATHS: dict[str, list[Any]] = {
+    "bare instances": [item("a"), item("b"), item("c"), item("d")],
+    "mixed bodies": [item("a"), {"instances": [item("b")]}, item("c"), "not json"],
+}
+BREAKS: dict[str, tuple[Callable[[dict[str, Any]], Any], str]] = {
+    "no messageId": (lambda record: record.pop("messageId"), 'has no "messageId", which SQS always sends'),
+    "no body": (lambda record: record.pop("body"), 'has no "body", which SQS always sends'),
+    "body an object": (
+        lambda record: record.update(body=item("c")),
+        'has "body" as a JSON dict, where SQS always sends a string',
+    ),
+    "attributes a list": (
+        lambda record: record.update(attributes=["MessageGroupId"]),
+        'has "attributes" as a JSON list, where SQS always sends an object',
+    ),
+}
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("broken", BREAKS)
+def test_a_record_missing_what_sqs_always_sends_raises_naming_the_field_and_the_record(
+    events_aws: EventsAws, path: str, broken: str
+) -> None:
+    bucket = events_aws.server.create_bucket()
+    event = sqs_batch(PATHS[path])
+    breaking, wrong = BREAKS[broken]
+    breaking(event["Records"][2])
+    handler = handler_for("echo", {"OUTPUT_URI": f"s3://{bucket}/r/"})
+
+    with pytest.raises(MalformedEvent) as raised:
+        handler(event, LambdaContext())
+
+    assert str(raised.value).startswith(
+        f"The SQS event's Records[2] {wrong}, so this event was not made by SQS"
+    )
+    assert "sam local generate-event sqs receive-message" in str(raised.value)
+    assert keys(events_aws.s3, bucket) == []  # nothing answered: the whole batch is retried
+
+
+def test_invoke_of_an_sqs_record_without_a_message_id_fails_naming_the_record(tmp_path: Path) -> None:
+    event = sqs_batch([item("a"), item("b")])
+    del event["Records"][1]["messageId"]
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(event))
+
+    finished = run_cli("invoke", str(FIXTURES / "echo.py"), str(path))
+
+    assert finished.returncode == 1
+    error = json.loads(finished.stdout)
+    assert error["errorType"] == "MalformedEvent"
+    assert error["errorMessage"].startswith('The SQS event\'s Records[1] has no "messageId"')
+    assert finished.stderr == f"predictor: MalformedEvent: {error['errorMessage']}\n"

@@ -1,6 +1,6 @@
 """The Lambda transport: one handler for every event source, each source a module of its own."""
 
 from predictor.aws_lambda._handler import LambdaHandler, SetupFailed, lambda_handler
-from predictor.aws_lambda._source import UnrecognisedEvent
+from predictor.aws_lambda._source import MalformedEvent, UnrecognisedEvent
 
-__all__ = ["LambdaHandler", "SetupFailed", "UnrecognisedEvent", "lambda_handler"]
+__all__ = ["LambdaHandler", "MalformedEvent", "SetupFailed", "UnrecognisedEvent", "lambda_handler"]

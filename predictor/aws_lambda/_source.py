@@ -23,6 +23,13 @@ class UnrecognisedEvent(TypeError):
     """No event source claimed the event; raised so Lambda counts and retries it, never acknowledges it."""
 
 
+class MalformedEvent(TypeError):
+    """An event lacking, or mistyping, a field its AWS service always sends, named in the message.
+
+    HTTP events still get an HTTP answer (a 400); any other source raises it, so the event is
+    retried rather than acknowledged with nothing done."""
+
+
 def request_id(context: Any) -> str:
     return getattr(context, "aws_request_id", None) or uuid.uuid4().hex
 

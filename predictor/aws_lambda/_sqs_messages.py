@@ -15,10 +15,12 @@ from pydantic_core import to_json
 from predictor import problems
 from predictor.aws_lambda._notifications import is_s3_notification, is_s3_test_event
 from predictor.aws_lambda._replies import Reply
+from predictor.aws_lambda._source import MalformedEvent
 from predictor.problems import Problem, ProblemError
 from predictor.schema import Schema
 
 BODY_HINT = 'send {"instances": [...]} or one instance as the message body'
+RECORD_HINT = "write each record as SQS does (`sam local generate-event sqs receive-message` prints one)"
 
 
 def _only_an_instance(body: str) -> bool:
@@ -56,13 +58,50 @@ class SqsBatch:
 
     @classmethod
     def of(cls, event: dict[str, Any]) -> SqsBatch:
+        """The batch, or MalformedEvent naming the first record that lacks what SQS always sends.
+
+        Raised, not reported in batchItemFailures: a record without an id cannot be named there,
+        so the whole batch is retried."""
         records: list[dict[str, Any]] = event["Records"]
-        order = [record["messageId"] for record in records]
-        groups = {
-            record["messageId"]: (record.get("attributes") or {}).get("MessageGroupId") for record in records
-        }
+        try:
+            order = [record["messageId"] for record in records]
+            groups = {
+                record["messageId"]: (record.get("attributes") or {}).get("MessageGroupId")
+                for record in records
+            }
+            well_formed = set(map(type, order)) | {type(record["body"]) for record in records} <= {str}
+        except (KeyError, TypeError, AttributeError):
+            well_formed = False
+        if not well_formed:
+            raise MalformedEvent(_malformed(records))
         fifo = bool(records) and str(records[0].get("eventSourceARN", "")).endswith(".fifo")
         return cls(records, order, groups, fifo)
+
+
+def _malformed(records: list[Any]) -> str:
+    """What is wrong with the first malformed record, and what to do about it."""
+    for position, record in enumerate(records):
+        wrong = (
+            _wrong_field(record)
+            if isinstance(record, dict)
+            else f"is a JSON {type(record).__name__}, where SQS always sends an object"
+        )
+        if wrong:
+            where = f"The SQS event's Records[{position}]"
+            return f"{where} {wrong}, so this event was not made by SQS: {RECORD_HINT}"
+    return f"The SQS event is malformed: {RECORD_HINT}"  # unreachable while `of` checks what this does
+
+
+def _wrong_field(record: dict[str, Any]) -> str | None:
+    for name in ("messageId", "body"):
+        if name not in record:
+            return f'has no "{name}", which SQS always sends'
+        if not isinstance(record[name], str):
+            return f'has "{name}" as a JSON {type(record[name]).__name__}, where SQS always sends a string'
+    attributes = record.get("attributes")
+    if attributes and not isinstance(attributes, dict):
+        return f'has "attributes" as a JSON {type(attributes).__name__}, where SQS always sends an object'
+    return None
 
 
 def bare_instances(schema: Schema, batch: SqsBatch) -> tuple[list[int], list[Any] | None]:

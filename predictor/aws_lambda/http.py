@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
 from predictor import problems
-from predictor.aws_lambda._source import request_id
+from predictor.aws_lambda._source import MalformedEvent, request_id
 from predictor.context import RequestContext
 from predictor.problems import PROBLEM_JSON
 from predictor.runtime import Reply, Runtime
@@ -79,10 +79,6 @@ def half_formed(event: dict[str, Any], shape: str, exc: Exception) -> dict[str, 
     detail = f"The HTTP event is malformed: {reason}; send it as API Gateway, ALB or a Function URL does"
     reply = Reply(400, PROBLEM_JSON, problems.encode(problems.problem(400, detail)))
     return PredictEvent(shape, b"", None, "multiValueHeaders" in event).respond(reply)
-
-
-class MalformedEvent(TypeError):
-    """An HTTP event with a field of the wrong type, named in the message."""
 
 
 @dataclass(slots=True)
