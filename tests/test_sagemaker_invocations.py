@@ -221,6 +221,49 @@ def test_accept_with_zero_quality_is_not_chosen(echo: httpx.Client) -> None:
     assert response.headers["content-type"] == "application/jsonlines"
 
 
+# Every answer type /invocations offers for a scalar output, as its 406 lists them.
+ANSWER_TYPES = ["application/json", "application/jsonlines", "text/csv"]
+
+
+@pytest.fixture(scope="module")
+def named_number() -> Iterator[httpx.Client]:
+    with ServerProcess(FIXTURES / "named_number.py") as server, client_for(server) as client:
+        yield client
+
+
+def test_every_answer_type_is_offered_for_a_scalar_output(named_number: httpx.Client) -> None:
+    response = named_number.post(
+        "/invocations", json={"instances": [{"x": 1, "name": "2.5"}]}, headers={"accept": "image/png"}
+    )
+    assert response.status_code == 406
+    assert response.json()["detail"].endswith(f"this predictor produces: {', '.join(ANSWER_TYPES)}")
+    for accept in ANSWER_TYPES:
+        answered = named_number.post(
+            "/invocations", json={"instances": [{"x": 1, "name": "2.5"}]}, headers={"accept": accept}
+        )
+        assert answered.status_code == 200, answered.text
+        assert answered.headers["content-type"] == accept
+        assert "2.5" in answered.text
+
+
+@pytest.mark.parametrize("name", ["nan", "inf"])
+@pytest.mark.parametrize("accept", ANSWER_TYPES)
+def test_a_non_finite_prediction_is_a_500_with_a_request_id_in_every_answer_type(
+    named_number: httpx.Client, accept: str, name: str
+) -> None:
+    response = named_number.post(
+        "/invocations",
+        json={"instances": [{"x": 1, "name": "1.5"}, {"x": 1, "name": name}]},
+        headers={"accept": accept, "x-request-id": "req-42"},
+    )
+
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["request_id"] == "req-42"
+    for spelling in ("null", "nan", "inf"):
+        assert spelling not in response.text.lower()
+
+
 def test_body_over_sagemaker_max_payload_is_413_before_predict(iris: httpx.Client) -> None:
     body = "5.1,3.5,1.4,0.2\n" * 1000  # 16 kB over a 0.01 MB limit
     response = iris.post("/invocations", content=body, headers={"content-type": "text/csv"})

@@ -1,4 +1,10 @@
-"""Answer bodies by `Accept`: the JSON envelope, JSON Lines, or CSV for scalar outputs."""
+"""Answer bodies by `Accept`: the JSON envelope, JSON Lines, or CSV for scalar outputs.
+
+Every answer leaves through `Encoders.encode`, which first encodes the JSON envelope: that is
+where a non-finite prediction is refused (ContractError, a 500 with a request id), so no answer
+type can write one as `null` or `nan`. The envelope is the JSON answer itself, so the check
+costs that answer nothing.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +25,8 @@ from predictor.schema import Schema
 CSV, JSON_LINES = "text/csv", "application/jsonlines"
 SCALARS = (int, float, str, bool)
 
-Encode = Callable[[list[Any]], bytes]
+# An answer type's encoder: the predictions and their JSON envelope (already checked) to a body.
+Encode = Callable[[list[Any], bytes], bytes]
 
 
 class Encoders:
@@ -28,23 +35,23 @@ class Encoders:
     def __init__(self, schema: Schema) -> None:
         self._adapter = TypeAdapter(list[schema.output_model])  # type: ignore[name-defined]
         self._model = schema.output_model
-        self.by_type: dict[str, Encode] = {JSON: schema.encode, JSON_LINES: self._json_lines}
+        self._envelope = schema.encode
+        self.by_type: dict[str, Encode] = {JSON: _the_envelope, JSON_LINES: self._json_lines}
         if all(_is_scalar(field.annotation) for field in schema.output_model.model_fields.values()):
             self.by_type[CSV] = self._csv
         self.producible = ", ".join(self.by_type)
 
-    def choose(self, accept: str | None) -> tuple[str, Encode]:
-        """The media type to answer with and its encoder, or a 406 problem."""
+    def choose(self, accept: str | None) -> str:
+        """The media type to answer with, or a 406 problem."""
         if not accept:
-            return JSON, self.by_type[JSON]
+            return JSON
         for media_type in _preferred(accept):
             if media_type in ("*/*", "application/*"):
-                return JSON, self.by_type[JSON]
+                return JSON
             if media_type == "text/*" and CSV in self.by_type:
-                return CSV, self.by_type[CSV]
-            encoder = self.by_type.get(media_type)
-            if encoder is not None:
-                return media_type, encoder
+                return CSV
+            if media_type in self.by_type:
+                return media_type
         raise ProblemError(
             problems.problem(
                 406,
@@ -52,16 +59,27 @@ class Encoders:
             )
         )
 
-    def _json_lines(self, predictions: list[Any]) -> bytes:
+    def encode(self, media_type: str, predictions: list[Any]) -> bytes:
+        """`predictions` as a `media_type` body: the one way out for every answer type.
+
+        The JSON envelope is encoded first whatever the type, and raises ContractError for a
+        non-finite number, which JSON Lines would write as `null` and CSV as `nan`."""
+        return self.by_type[media_type](predictions, self._envelope(predictions))
+
+    def _json_lines(self, predictions: list[Any], envelope: bytes) -> bytes:
         dumped: list[BaseModel] = predictions
         return b"".join(item.model_dump_json().encode() + b"\n" for item in dumped)
 
-    def _csv(self, predictions: list[Any]) -> bytes:
+    def _csv(self, predictions: list[Any], envelope: bytes) -> bytes:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         for row in self._adapter.dump_python(predictions, mode="json"):
             writer.writerow(row.values())
         return out.getvalue().encode()
+
+
+def _the_envelope(predictions: list[Any], envelope: bytes) -> bytes:
+    return envelope
 
 
 def _preferred(accept: str) -> list[str]:

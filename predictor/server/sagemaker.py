@@ -89,7 +89,7 @@ class SageMakerRoutes:
         try:
             if not runtime.ready:
                 raise ProblemError(problems.not_ready(runtime.failure))
-            answer_type, encode = self.encoders.choose(_text(headers.get(b"accept")))
+            answer_type = self.encoders.choose(_text(headers.get(b"accept")))
             body = await _read_body(receive)
             if body is None:
                 return  # the client left; nobody to answer
@@ -100,7 +100,8 @@ class SageMakerRoutes:
             future = self.batcher.submit(instances, context)
             predictions = await asyncio.wait_for(asyncio.shield(future), self.timeout_s)
             answer_headers = context.answer_headers() if context else {}
-            await _send(send, 200, answer_type, encode(predictions), answer_headers)
+            answer = self.encoders.encode(answer_type, predictions)
+            await _send(send, 200, answer_type, answer, answer_headers)
         except TimeoutError:
             detail = (
                 f"The prediction took longer than SAGEMAKER_MODEL_SERVER_TIMEOUT={self.timeout_s:g} s; "
