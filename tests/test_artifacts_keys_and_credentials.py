@@ -7,8 +7,9 @@ import os
 from pathlib import Path
 
 import pytest
-from s3_server import LockedS3, MotoServer, put_objects, read_tree
-from test_artifacts_s3 import resolve, resolve_in_fresh_process
+from fresh_python import python_json, run_cli
+from s3_server import REGION, LockedS3, MotoServer, clean_environ, put_objects, read_tree
+from test_artifacts_s3 import FAIL_FAST_S, FRESH_RESOLVE, resolve, resolve_in_fresh_process
 
 from predictor.artifacts import ArtifactsError, resolve_artifacts
 
@@ -118,3 +119,89 @@ def test_a_wrong_session_token_is_named_in_the_error(
     assert error is not None
     assert "InvalidToken" in error
     assert "check AWS_SESSION_TOKEN: it must be the session token issued with AWS_ACCESS_KEY_ID" in error
+
+
+def without_credentials(server: MotoServer, tmp_path: Path, **settings: str) -> dict[str, str]:
+    """A process environment with no credential source at all: no AWS_* variable but the endpoint
+    and region, credentials and config files that do not exist, no instance metadata service. The
+    fetch may try 8 times: retried like a network fault, that alone would take seconds of backoff."""
+    base = {name: value for name, value in clean_environ().items() if not name.startswith("AWS_")}
+    return {
+        **base,
+        "AWS_ENDPOINT_URL_S3": server.endpoint_url,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "absent" / "credentials"),
+        "AWS_CONFIG_FILE": str(tmp_path / "absent" / "config"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "PREDICTOR_S3_ATTEMPTS": "8",
+        "PREDICTOR_CACHE_DIR": str(tmp_path / "cache"),
+        **settings,
+    }
+
+
+WHERE_CREDENTIALS_ARE_LOOKED_FOR = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_PROFILE",
+    "~/.aws/credentials",
+    "role",
+    "aws configure",
+)
+
+
+@pytest.mark.parametrize("path", ["models/model.onnx", "models/"])
+def test_missing_credentials_fail_at_once_saying_where_they_are_looked_for(
+    s3_server: MotoServer, bucket: str, s3_transport: dict[str, str], tmp_path: Path, path: str
+) -> None:
+    put_objects(s3_server.s3(), bucket, {"models/model.onnx": b"weights"})
+    uri = f"s3://{bucket}/{path}"
+
+    answer = python_json(FRESH_RESOLVE, uri, env=without_credentials(s3_server, tmp_path, **s3_transport))
+
+    assert answer["error"].startswith(f"{uri}: no AWS credentials found; ")
+    for named in WHERE_CREDENTIALS_ARE_LOOKED_FOR:
+        assert named in answer["error"]
+    assert answer["elapsed"] < FAIL_FAST_S
+
+
+def test_fetch_cli_without_credentials_exits_2_with_one_line(
+    s3_server: MotoServer, bucket: str, s3_transport: dict[str, str], tmp_path: Path
+) -> None:
+    uri = f"s3://{bucket}/models/"
+
+    done = run_cli(
+        "fetch", uri, str(tmp_path / "out"), env=without_credentials(s3_server, tmp_path, **s3_transport)
+    )
+
+    assert done.returncode == 2
+    [line] = done.stderr.splitlines()
+    assert line.startswith(f"predictor: {uri}: no AWS credentials found; ")
+    assert "aws configure" in line
+
+
+@pytest.mark.parametrize(
+    ("setting", "cause"),
+    [
+        (
+            {"AWS_ACCESS_KEY_ID": "AKIAEXAMPLE"},
+            "Partial credentials found in env, missing: AWS_SECRET_ACCESS_KEY",
+        ),
+        ({"AWS_PROFILE": "absent"}, "The config profile (absent) could not be found"),
+    ],
+    ids=["access-key-alone", "absent-profile"],
+)
+def test_incomplete_credentials_or_an_absent_profile_fail_at_once_naming_the_cause(
+    s3_server: MotoServer,
+    bucket: str,
+    s3_transport: dict[str, str],
+    tmp_path: Path,
+    setting: dict[str, str],
+    cause: str,
+) -> None:
+    uri = f"s3://{bucket}/models/"
+    env = without_credentials(s3_server, tmp_path, **s3_transport, **setting)
+
+    answer = python_json(FRESH_RESOLVE, uri, env=env)
+
+    assert answer["error"].startswith(f"{cause}; credentials are looked for in ")
+    assert "aws configure" in answer["error"]
+    assert answer["elapsed"] < FAIL_FAST_S

@@ -12,7 +12,13 @@ from typing import TypeVar
 from predictor.artifacts._errors import ArtifactsError, RetryableFetchError
 from predictor.artifacts._settings import CLIENT_ENV, SESSION_TOKEN_ENV, FetchSettings
 from predictor.artifacts._sigv4 import Credentials
-from predictor.artifacts._transport import ObjectInfo, S3ResponseError, S3Transport
+from predictor.artifacts._transport import (
+    CREDENTIALS_ADVICE,
+    MissingCredentials,
+    ObjectInfo,
+    S3ResponseError,
+    S3Transport,
+)
 from predictor.artifacts._uri import S3Location
 
 T = TypeVar("T")
@@ -91,6 +97,8 @@ def classify(exc: Exception, location: S3Location) -> str:
     """Describe a transient fault, or raise ArtifactsError at once for a final one."""
     if isinstance(exc, ArtifactsError):
         raise exc
+    if isinstance(exc, MissingCredentials):
+        raise ArtifactsError(f"{location}: {exc}; {CREDENTIALS_ADVICE}") from exc
     if isinstance(exc, S3ResponseError):
         final = exc.code in FINAL_CODES or (400 <= exc.status < 500 and exc.status not in RETRYABLE_STATUSES)
         if final:

@@ -6,8 +6,14 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from predictor.artifacts._errors import RetryableFetchError
-from predictor.artifacts._transport import Body, ObjectInfo, S3ResponseError
+from predictor.artifacts._errors import ArtifactsError, RetryableFetchError
+from predictor.artifacts._transport import (
+    CREDENTIALS_ADVICE,
+    Body,
+    MissingCredentials,
+    ObjectInfo,
+    S3ResponseError,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -18,6 +24,7 @@ class BotoS3:
         """`environ`'s AWS settings win; what it lacks, boto3 finds where it always looks."""
         import boto3
         from botocore.config import Config
+        from botocore.exceptions import PartialCredentialsError, ProfileNotFound
 
         config = Config(
             connect_timeout=timeout,
@@ -28,15 +35,18 @@ class BotoS3:
         )
         access_key, secret_key = environ.get("AWS_ACCESS_KEY_ID"), environ.get("AWS_SECRET_ACCESS_KEY")
         both = bool(access_key and secret_key)  # one alone would make boto3 refuse every other source
-        session = boto3.session.Session(
-            aws_access_key_id=access_key if both else None,
-            aws_secret_access_key=secret_key if both else None,
-            aws_session_token=environ.get("AWS_SESSION_TOKEN") if both else None,
-            region_name=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION"),
-            profile_name=environ.get("AWS_PROFILE"),
-        )
         endpoint = environ.get("AWS_ENDPOINT_URL_S3") or environ.get("AWS_ENDPOINT_URL")
-        self.client: S3Client = session.client("s3", config=config, endpoint_url=endpoint)
+        try:
+            session = boto3.session.Session(
+                aws_access_key_id=access_key if both else None,
+                aws_secret_access_key=secret_key if both else None,
+                aws_session_token=environ.get("AWS_SESSION_TOKEN") if both else None,
+                region_name=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION"),
+                profile_name=environ.get("AWS_PROFILE"),
+            )
+            self.client: S3Client = session.client("s3", config=config, endpoint_url=endpoint)
+        except (PartialCredentialsError, ProfileNotFound) as exc:  # the credential chain, read at once
+            raise ArtifactsError(f"{exc}; {CREDENTIALS_ADVICE}") from exc
 
     def head(self, bucket: str, key: str, version_id: str | None) -> ObjectInfo:
         with _translated():
@@ -93,11 +103,13 @@ def _version(version_id: str | None) -> dict[str, Any]:
 @contextmanager
 def _translated() -> Iterator[None]:
     """botocore's and urllib3's failures, in the terms every transport raises."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
     from urllib3.exceptions import HTTPError
 
     try:
         yield
+    except NoCredentialsError as exc:  # raised when signing, before any request is sent
+        raise MissingCredentials("no AWS credentials found") from exc
     except ClientError as exc:
         error = exc.response.get("Error", {})
         status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))

@@ -24,6 +24,19 @@ class S3ResponseError(Exception):
         self.message = message
 
 
+# Where boto3 looks, in its order (the AWS CLI's): what a credentials error tells the user.
+CREDENTIALS_ADVICE = (
+    "credentials are looked for in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, then the AWS_PROFILE "
+    "profile (else default) in ~/.aws/credentials and ~/.aws/config (or AWS_SHARED_CREDENTIALS_FILE "
+    "and AWS_CONFIG_FILE), then the Lambda function's, ECS task's or EC2 instance's role; "
+    "run `aws configure` or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+)
+
+
+class MissingCredentials(Exception):
+    """No credential source gave credentials: retrying never helps."""
+
+
 class Body(Protocol):
     def readinto(self, buffer: memoryview) -> int: ...
 
