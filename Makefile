@@ -2,28 +2,37 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SAM_VENV := .venv-sam
+OLDEST_VENV := .venv-oldest
 export SAM_CLI_TELEMETRY := 0
 
 .DEFAULT_GOAL := help
-.PHONY: help install sam run test lint bench mutation clean
+.PHONY: help install sam lock run test test-oldest lint bench mutation clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-install: $(BIN)/predictor ## Create .venv with the package and every dev tool
+install: $(BIN)/predictor ## Create .venv with exactly the locked tools and the package
 
-$(BIN)/predictor: pyproject.toml
+# A lock change makes a new virtualenv, so nothing the lock dropped stays behind.
+$(BIN)/predictor: requirements/dev.txt pyproject.toml
+	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements/dev.txt
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/pip check
 	touch $@
 
-sam: $(SAM_VENV)/bin/sam ## Install aws-sam-cli into its own virtualenv
+sam: $(SAM_VENV)/bin/sam ## Install the locked aws-sam-cli into its own virtualenv
 
-$(SAM_VENV)/bin/sam:
+$(SAM_VENV)/bin/sam: requirements/sam.txt
+	rm -rf $(SAM_VENV)
 	$(PYTHON) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/pip install --quiet aws-sam-cli
+	$(SAM_VENV)/bin/pip install --quiet --require-hashes --no-deps -r requirements/sam.txt
 	touch $@
+
+lock: install ## Re-resolve every lock from pyproject's ranges, then run the suite on them
+	$(BIN)/python requirements/lock.py
+	$(MAKE) test
 
 run: install ## Serve the example function on http://127.0.0.1:8000 from its embedded artifacts
 	$(BIN)/predictor serve functions/iris --port $${PORT:-8000}
@@ -36,14 +45,24 @@ lint: install ## ruff and mypy
 test: install sam lint ## Lint, type-check and run the whole test suite
 	PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" $(BIN)/pytest
 
+# The library's ranges are promises to users who install it beside their own packages:
+# resolve each of them to its lowest version (dev tools stay as locked) and run the suite.
+test-oldest: install sam ## Run the suite on the lowest version each dependency range allows
+	rm -rf $(OLDEST_VENV)
+	$(PYTHON) -m venv $(OLDEST_VENV)
+	$(BIN)/python requirements/lock.py --oldest $(OLDEST_VENV)/requirements.txt
+	$(OLDEST_VENV)/bin/pip install --quiet --no-deps -r $(OLDEST_VENV)/requirements.txt
+	$(OLDEST_VENV)/bin/pip install --quiet --no-deps --no-build-isolation -e .
+	$(OLDEST_VENV)/bin/pip check
+	PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" $(OLDEST_VENV)/bin/pytest -p no:cacheprovider
+
 bench: install ## Print the benchmark tables
 	$(BIN)/python -m benchmarks
 
 mutation: install ## Mutation-test the modules listed in pyproject's [tool.mutmut] (slow; not in CI)
-	$(BIN)/pip install --quiet 'mutmut>=3.3,<4'
 	rm -rf mutants
 	$(BIN)/mutmut run --max-children 2 || true
 	$(BIN)/mutmut results
 
 clean: ## Remove virtualenvs and build output
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache mutants
+	rm -rf $(VENV) $(SAM_VENV) $(OLDEST_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache mutants
