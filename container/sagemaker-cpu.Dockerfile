@@ -14,9 +14,13 @@ ENV PYTHONUNBUFFERED=1 \
     PREDICTOR_HOST=0.0.0.0 \
     PREDICTOR_PORT=8080
 
+# Exactly the versions the test suite ran on (requirements/image.txt comes from the same lock),
+# then the package itself with nothing more.
+COPY requirements/image.txt /tmp/predictor/requirements.txt
 COPY pyproject.toml README.md /tmp/predictor/
 COPY predictor /tmp/predictor/predictor
-RUN pip install "/tmp/predictor[serve,onnx,images]" && rm -rf /tmp/predictor
+RUN pip install --require-hashes --no-deps -r /tmp/predictor/requirements.txt \
+    && pip install --no-deps /tmp/predictor && rm -rf /tmp/predictor
 
 # The function: app.py, its embedded model (used when /opt/ml/model is empty and MODEL_URI unset)
 # and, when present, its own requirements.txt.

@@ -21,10 +21,13 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/* \
     && python3 -m venv /opt/venv
 
+# requirements/image-gpu.txt is the CPU image's lock with onnxruntime-gpu, at the same version,
+# in onnxruntime's place: both install the `onnxruntime` module, so the CPU wheel must not come too.
+COPY requirements/image-gpu.txt /tmp/predictor/requirements.txt
 COPY pyproject.toml README.md /tmp/predictor/
 COPY predictor /tmp/predictor/predictor
-# onnxruntime-gpu instead of the [onnx] extra: both install the `onnxruntime` module.
-RUN pip install "/tmp/predictor[serve,images]" "onnxruntime-gpu>=1.20" "numpy>=1.26" && rm -rf /tmp/predictor
+RUN pip install --require-hashes --no-deps -r /tmp/predictor/requirements.txt \
+    && pip install --no-deps /tmp/predictor && rm -rf /tmp/predictor
 
 COPY ${FUNCTION} /opt/program
 RUN if [ -f /opt/program/requirements.txt ]; then \

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 from dockerfile import Dockerfile
+from fresh_python import PREDICTOR_CLI
 from processes import HOST, free_port
 from server_process import REPO, ServerProcess
 from test_template import load_template
@@ -53,9 +54,10 @@ def test_cpu_image_builds_on_python_and_the_gpu_image_on_cuda_with_cudnn() -> No
     (gpu_base,) = gpu.all("FROM")
     assert gpu_base.startswith("nvidia/cuda:12.") and "-cudnn-runtime-" in gpu_base
     gpu_installs = " ".join(gpu.all("RUN"))
-    assert "onnxruntime-gpu" in gpu_installs
-    # The CPU wheel would shadow the GPU one: neither the [onnx] extra nor a requirements line brings it.
-    assert "[serve,images]" in gpu_installs and "onnx]" not in gpu_installs
+    # The CPU wheel would shadow the GPU one: the GPU lock holds onnxruntime-gpu alone
+    # (test_locks.py), the package comes without dependencies, and a function's own line is dropped.
+    assert "requirements/image-gpu.txt /tmp/predictor/requirements.txt" in gpu.all("COPY")
+    assert "pip install --no-deps /tmp/predictor" in gpu_installs
     assert "grep -viE '^onnxruntime" in gpu_installs
 
 
@@ -103,7 +105,7 @@ def test_the_image_entry_command_serves_with_the_images_environment(kind: str, t
     # Only what Docker would change here: the program's path, and the port SageMaker may assign.
     env.update(PREDICTOR_FUNCTION=str(program), SAGEMAKER_BIND_TO_PORT=str(port))
     server = ServerProcess(function, env, cwd=program)
-    server.command = [str(REPO / ".venv" / "bin" / image.exec_form("ENTRYPOINT")[0]), *image.exec_form("CMD")]
+    server.command = [str(PREDICTOR_CLI.parent / image.exec_form("ENTRYPOINT")[0]), *image.exec_form("CMD")]
     server.port, server.url = port, f"http://{HOST}:{port}"
     with server, httpx.Client(base_url=server.url, trust_env=False) as client:
         assert client.get("/ping").status_code == 200
