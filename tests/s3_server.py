@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 REPO = Path(__file__).resolve().parents[1]
-MOTO_SERVER = REPO / ".venv" / "bin" / "moto_server"
+MOTO_SERVER = Path(sys.executable).parent / "moto_server"
 REGION = "us-east-1"
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from fault_proxy import FaultProxy
+from fresh_python import PREDICTOR_CLI
 from s3_server import REPO, MotoServer, clean_environ, put_objects
 
 MIB = 1024 * 1024
@@ -79,7 +80,7 @@ def test_fetch_in_a_terminal_shows_a_progress_bar(s3_server: MotoServer, bucket:
     # A real terminal has a size; tqdm draws nothing into zero columns.
     fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
     child = subprocess.Popen(
-        [str(REPO / ".venv" / "bin" / "predictor"), "fetch", uri, str(tmp_path / "out")],
+        [str(PREDICTOR_CLI), "fetch", uri, str(tmp_path / "out")],
         env=clean_environ(**s3_server.env, PREDICTOR_CACHE_DIR=str(tmp_path / "cache")),
         stdout=subprocess.PIPE,
         stderr=terminal,
@@ -98,7 +99,7 @@ def test_fetch_off_a_terminal_prints_no_progress_bar(
 ) -> None:
     put_objects(s3_server.s3(), bucket, {"m/weights.bin": os.urandom(MIB)})
     done = subprocess.run(
-        [str(REPO / ".venv" / "bin" / "predictor"), "fetch", f"s3://{bucket}/m/", str(tmp_path / "out")],
+        [str(PREDICTOR_CLI), "fetch", f"s3://{bucket}/m/", str(tmp_path / "out")],
         env=clean_environ(**s3_server.env, PREDICTOR_CACHE_DIR=str(tmp_path / "cache")),
         capture_output=True,
         text=True,
