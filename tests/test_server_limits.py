@@ -1,12 +1,16 @@
 """`predictor serve` under hostile clients, over real sockets: oversized, streamed, stalled and idle.
 
 Each test starts the server process with small limits and timeouts (the settings the README
-documents), then talks raw HTTP/1.1 to it, since an HTTP client library would not misbehave.
+documents), then talks raw HTTP/1.1 to it, since an HTTP client library would not misbehave;
+http.client stands for the clients that write a whole body before reading the answer.
 """
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
+import os
 import resource
 import socket
 import time
@@ -23,17 +27,37 @@ from predictor.server.settings import connection_cap
 ECHO = REPO / "tests" / "fixtures" / "predictors" / "echo.py"
 MIB = 1024 * 1024
 BODY_LIMIT = MIB
+# After a refusal the server reads and drops at most this much more of the body.
+LINGER_MAX_BYTES = 8 * MIB
 FD_LIMIT = 1024
 TIMEOUTS = {"PREDICTOR_HEADER_TIMEOUT_S": "1", "PREDICTOR_BODY_TIMEOUT_S": "1", "PREDICTOR_KEEP_ALIVE_S": "1"}
+# SageMaker's bound on a body, and the default: at 1 MiB a whole body fits in loopback's socket
+# buffers, so a client writing it before reading would get the 413 even without lingering.
+DEFAULT_BODY_LIMIT = 6 * MIB
+LINGER_S, LINGER_TIMEOUT_S = 3.0, 1.0
+LINGER = {"PREDICTOR_LINGER_S": str(LINGER_S), "PREDICTOR_LINGER_TIMEOUT_S": str(LINGER_TIMEOUT_S)}
 REQUEST_HEAD = "POST /predict HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[ServerProcess]:
-    env = {"PREDICTOR_MAX_BODY_BYTES": str(BODY_LIMIT), "PREDICTOR_MAX_CONNECTIONS": "200", **TIMEOUTS}
+    env = {
+        "PREDICTOR_MAX_BODY_BYTES": str(BODY_LIMIT),
+        "PREDICTOR_MAX_CONNECTIONS": "200",
+        "PREDICTOR_LINGER_MAX_BYTES": str(LINGER_MAX_BYTES),
+        **TIMEOUTS,
+    }
     with ServerProcess(ECHO, env) as started:
         # As many descriptors as a laptop's default: idle sockets must not be able to use them all.
         resource.prlimit(started.pid, resource.RLIMIT_NOFILE, (FD_LIMIT, FD_LIMIT))
+        yield started
+
+
+@pytest.fixture(scope="module")
+def lingering_server() -> Iterator[ServerProcess]:
+    """The default body limit and lingering byte bound, with lingering times short enough to wait out."""
+    env = {"PREDICTOR_MAX_BODY_BYTES": str(DEFAULT_BODY_LIMIT), **TIMEOUTS, **LINGER}
+    with ServerProcess(ECHO, env) as started:
         yield started
 
 
@@ -50,6 +74,32 @@ def read_until_closed(sock: socket.socket, timeout: float) -> bytes:
         if not chunk:
             return received
         received += chunk
+
+
+def server_end_open(server: ServerProcess, client: socket.socket) -> bool:
+    """Whether the server process still holds its end of the client's connection."""
+    client_port = client.getsockname()[1]
+    inodes = set()
+    for line in Path(f"/proc/{server.pid}/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local_port, remote_port = (int(address.split(":")[1], 16) for address in fields[1:3])
+        if (local_port, remote_port) == (server.port, client_port):
+            inodes.add(f"socket:[{fields[9]}]")
+    held = set()
+    for fd in Path(f"/proc/{server.pid}/fd").iterdir():
+        with contextlib.suppress(FileNotFoundError):  # closed while listing
+            held.add(os.readlink(fd))
+    return not inodes.isdisjoint(held)
+
+
+def refused_with_the_rest_to_come(server: ServerProcess) -> tuple[socket.socket, float]:
+    """A connection whose 64 MiB body was refused after its first MiB: the 413 and the server's
+    FIN have arrived, and the server is lingering. Returns it and when the answer arrived."""
+    sock = connect(server)
+    sock.sendall(f"{REQUEST_HEAD}Content-Length: {64 * MIB}\r\n\r\n".encode() + b"x" * MIB)
+    response = read_until_closed(sock, timeout=5)
+    assert status_of(response) == 413, response[:200]
+    return sock, time.monotonic()
 
 
 def status_of(response: bytes) -> int:
@@ -99,6 +149,67 @@ def test_chunked_body_past_the_limit_is_cut_off_with_413_in_bounded_memory(serve
     assert status_of(response) == 413
     assert sent < 64 * MIB, f"the server read {sent} bytes of a body limited to {BODY_LIMIT}"
     assert rss_bytes(server.pid) - before < 32 * MIB
+
+
+@pytest.mark.parametrize(
+    "size",
+    [DEFAULT_BODY_LIMIT + 1, 2 * DEFAULT_BODY_LIMIT, 64 * MIB],
+    ids=["limit+1", "twice-the-limit", "64MiB"],
+)
+def test_a_client_that_writes_the_whole_body_before_reading_gets_the_413(
+    lingering_server: ServerProcess, size: int
+) -> None:
+    # http.client (and so requests, urllib and most SDKs) sends all of the body, then reads: the
+    # server must read and drop the rest rather than reset the connection under the answer.
+    before = rss_bytes(lingering_server.pid)
+    connection = http.client.HTTPConnection(HOST, lingering_server.port, timeout=10)
+    try:
+        connection.request("POST", "/predict", body=b"x" * size, headers={"Content-Type": "application/json"})
+        response = connection.getresponse()
+        body = response.read()
+    finally:
+        connection.close()
+
+    assert response.status == 413
+    assert response.getheader("Content-Type") == "application/problem+json"
+    assert response.getheader("Connection") == "close"
+    assert response.will_close
+    problem = json.loads(body)
+    assert problem["status"] == 413
+    assert problem["detail"].startswith(
+        f"The body is {size} bytes, over the limit of {DEFAULT_BODY_LIMIT} bytes"
+    )
+    assert rss_bytes(lingering_server.pid) - before < 32 * MIB
+
+
+def test_a_sender_that_trickles_on_after_the_413_is_cut_off_after_the_linger_time(
+    lingering_server: ServerProcess,
+) -> None:
+    sock, answered = refused_with_the_rest_to_come(lingering_server)
+    with sock:
+        # A byte every 0.2 s, well inside the linger timeout: only the linger time ends it.
+        while server_end_open(lingering_server, sock) and time.monotonic() - answered < LINGER_S + 5:
+            sock.send(b"x")
+            time.sleep(0.2)
+        closed = time.monotonic() - answered
+        with pytest.raises(OSError):  # the server's reset to the first byte sent after it closed
+            for _ in range(10):
+                sock.send(b"x")
+                time.sleep(0.05)
+
+    assert LINGER_S - 0.5 < closed < LINGER_S + 1
+
+
+def test_a_sender_that_stalls_after_the_413_is_cut_off_after_the_linger_timeout(
+    lingering_server: ServerProcess,
+) -> None:
+    sock, answered = refused_with_the_rest_to_come(lingering_server)
+    with sock:
+        while server_end_open(lingering_server, sock) and time.monotonic() - answered < LINGER_S + 5:
+            time.sleep(0.05)
+        closed = time.monotonic() - answered
+
+    assert LINGER_TIMEOUT_S - 0.5 < closed < LINGER_TIMEOUT_S + 1
 
 
 def test_stalled_body_is_answered_408_and_closed_after_the_body_timeout(server: ServerProcess) -> None:

@@ -2,7 +2,9 @@
 the limit, and given up on when they stall.
 
 Refusing before the app reads anything also means uvicorn never grants `Expect: 100-continue`
-to an oversized body. The refusal closes the connection, so the rest of an upload is not read.
+to an oversized body. The refusal closes the connection (`Connection: close`); the protocol
+(`connections.py`) reads and drops the rest of the upload for a bounded time first, so the
+client gets to read the answer instead of a reset.
 """
 
 from __future__ import annotations
@@ -87,7 +89,7 @@ async def _refuse(send: Send, problem: problems.Problem, scope: Scope) -> None:
     headers = [
         (b"content-type", PROBLEM_JSON.encode()),
         (b"content-length", str(len(body)).encode()),
-        (b"connection", b"close"),  # the rest of the body is never read
+        (b"connection", b"close"),  # the rest of the body is only read to be dropped
     ]
     await send({"type": "http.response.start", "status": problem.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -4,6 +4,13 @@ uvicorn closes idle keep-alive connections but leaves a connection that never se
 request, or stops halfway through its headers, open for ever; enough of them exhaust the
 file descriptors and nothing answers any more, /health included.
 
+A connection closed while its request body is still arriving (a 413 or 408 refusal) closes
+lingering, as nginx does: the response goes out, the write side is shut, and what the client
+still sends is read and dropped until it stops or a bound passes. Closing the socket with
+unread bytes in it would make the kernel answer with a reset, which destroys the response in
+the client's receive buffer; clients that write the whole body before reading (http.client,
+requests, most SDKs) would see `ConnectionResetError` instead of the 413.
+
 The guard is a mixin over either of uvicorn's HTTP parsers (httptools when installed, else
 h11). Its settings come from the environment, so worker processes, which uvicorn starts by
 importing these classes by name, apply the same ones.
@@ -13,7 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from typing import Any
+import math
+from typing import Any, cast
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -22,9 +30,9 @@ from predictor.server.settings import ServerSettings, connection_cap
 
 
 @functools.cache
-def _limits() -> tuple[float, int]:
+def _settings() -> tuple[ServerSettings, int]:
     settings = ServerSettings.from_environ()
-    return settings.header_timeout_s, connection_cap(settings.max_connections)
+    return settings, connection_cap(settings.max_connections)
 
 
 class ConnectionGuard:
@@ -37,19 +45,40 @@ class ConnectionGuard:
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.header_timeout_s, self.max_connections = _limits()
+        self.settings, self.max_connections = _settings()
+        self.header_timeout_s = self.settings.header_timeout_s
         self._header_deadline: asyncio.TimerHandle | None = None
         self.idle_since = 0.0
+        self._socket: asyncio.Transport | None = None
+        self._lingering: _Lingering | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        super().connection_made(transport)  # type: ignore[misc]
+        # uvloop's transports implement asyncio.Transport without subclassing it.
+        self._socket = cast(asyncio.Transport, transport)
+        # uvicorn closes through this wrapper, which lingers when a body is still arriving.
+        super().connection_made(_LingeringClose(self._socket, self))  # type: ignore[misc]
         self._await_headers()
         if len(self.connections) > self.max_connections:
             self._make_room()
 
+    def data_received(self, data: bytes) -> None:
+        if self._lingering is not None:
+            self._lingering.drop(data)
+        else:
+            super().data_received(data)  # type: ignore[misc]
+
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_header_deadline()
+        if self._lingering is not None:
+            self._lingering.cancel()
         super().connection_lost(exc)  # type: ignore[misc]
+
+    def shutdown(self) -> None:
+        """uvicorn's graceful shutdown: a lingering connection has nothing left to finish."""
+        if self._lingering is not None:
+            self._lingering.end()
+        else:
+            super().shutdown()  # type: ignore[misc]
 
     def on_response_complete(self) -> None:
         super().on_response_complete()  # type: ignore[misc]
@@ -61,8 +90,27 @@ class ConnectionGuard:
         return self.cycle is not None and not self.cycle.response_complete
 
     def close(self) -> None:
-        if not self.transport.is_closing():
+        """Close now: for a lingering connection, stop lingering."""
+        if self._lingering is not None:
+            self._lingering.end()
+        elif not self.transport.is_closing():
             self.transport.close()
+
+    def lingering(self) -> bool:
+        return self._lingering is not None
+
+    def close_or_linger(self) -> None:
+        """What closing the transport does: linger if the request body may still be on its way."""
+        sock = self._socket
+        if sock is None or self._lingering is not None:
+            return
+        body_arriving = self.cycle is not None and self.cycle.more_body
+        if not body_arriving or sock.is_closing() or not sock.can_write_eof():
+            sock.close()
+            return
+        self._cancel_header_deadline()
+        self.idle_since = -math.inf  # the first to go when room is needed
+        self._lingering = _Lingering(sock, self.loop, self.settings)
 
     def _headers_arrived(self) -> None:
         if self.busy():
@@ -97,6 +145,67 @@ class ConnectionGuard:
             extra={"max_connections": self.max_connections},
         )
         self.transport.close()
+
+
+class _LingeringClose:
+    """The transport as uvicorn sees it: `close()` may linger, and a lingering one is closing."""
+
+    def __init__(self, transport: asyncio.Transport, guard: ConnectionGuard) -> None:
+        self._transport = transport
+        self._guard = guard
+
+    def close(self) -> None:
+        self._guard.close_or_linger()
+
+    def is_closing(self) -> bool:
+        return self._guard.lingering() or self._transport.is_closing()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
+class _Lingering:
+    """The response is out and the write side is shut; what the client still sends is dropped
+    as it arrives, until it closes its side or a bound passes, and then the socket is closed."""
+
+    def __init__(
+        self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop, settings: ServerSettings
+    ) -> None:
+        self.transport, self.loop = transport, loop
+        self.idle_timeout_s = settings.linger_timeout_s
+        self.bytes_left = settings.linger_max_bytes
+        self.last_read = loop.time()
+        self.ends = self.last_read + settings.linger_s
+        # The FIN follows the response once the write buffer drains; the client's EOF then
+        # closes the transport (uvicorn's protocols do not keep a half-closed connection open).
+        transport.write_eof()
+        transport.resume_reading()
+        self._when = self._deadline()
+        self._timer = loop.call_at(self._when, self._check)
+
+    def drop(self, data: bytes) -> None:
+        self.last_read = self.loop.time()
+        self.bytes_left -= len(data)
+        if self.bytes_left < 0:
+            self.end()
+
+    def end(self) -> None:
+        self.cancel()
+        self.transport.abort()
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+    def _deadline(self) -> float:
+        return min(self.ends, self.last_read + self.idle_timeout_s)
+
+    def _check(self) -> None:
+        # Data that arrived since the timer was set moved the deadline on: wait for the new one.
+        if self._deadline() > self._when:
+            self._when = self._deadline()
+            self._timer = self.loop.call_at(self._when, self._check)
+        else:
+            self.end()
 
 
 class GuardedH11Protocol(ConnectionGuard, H11Protocol):

@@ -19,6 +19,9 @@ HEADER_TIMEOUT_ENV = "PREDICTOR_HEADER_TIMEOUT_S"
 BODY_TIMEOUT_ENV = "PREDICTOR_BODY_TIMEOUT_S"
 KEEP_ALIVE_ENV = "PREDICTOR_KEEP_ALIVE_S"
 MAX_CONNECTIONS_ENV = "PREDICTOR_MAX_CONNECTIONS"
+LINGER_ENV = "PREDICTOR_LINGER_S"
+LINGER_TIMEOUT_ENV = "PREDICTOR_LINGER_TIMEOUT_S"
+LINGER_MAX_BYTES_ENV = "PREDICTOR_LINGER_MAX_BYTES"
 ACCEPT_BACKLOG = 128
 # asyncio accepts a batch of up to `backlog` sockets per loop turn and a connection is seen
 # (and room made for it) a few turns later: this many batches may be open but not yet seen.
@@ -36,6 +39,14 @@ class ServerSettings:
     keep_alive_s: float = 5.0
     #: Open connections at most; the longest-idle one makes room for a new one.
     max_connections: int = 1000
+    #: After refusing a body that is still arriving (413, 408), the rest is read and dropped for at
+    #: most this long before the connection closes, so the client gets to read the answer (nginx's
+    #: lingering_time). Closing with unread bytes would make the kernel reset the connection.
+    linger_s: float = 30.0
+    #: ...or until nothing more arrives for this long (nginx's lingering_timeout)...
+    linger_timeout_s: float = 5.0
+    #: ...or until this many bytes have been dropped.
+    linger_max_bytes: int = 64 * 1024 * 1024
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> ServerSettings:
@@ -45,6 +56,9 @@ class ServerSettings:
             body_timeout_s=positive_number(environ, BODY_TIMEOUT_ENV, cls.body_timeout_s),
             keep_alive_s=positive_number(environ, KEEP_ALIVE_ENV, cls.keep_alive_s),
             max_connections=positive_number(environ, MAX_CONNECTIONS_ENV, cls.max_connections),
+            linger_s=positive_number(environ, LINGER_ENV, cls.linger_s),
+            linger_timeout_s=positive_number(environ, LINGER_TIMEOUT_ENV, cls.linger_timeout_s),
+            linger_max_bytes=positive_number(environ, LINGER_MAX_BYTES_ENV, cls.linger_max_bytes),
         )
 
 
@@ -60,7 +74,7 @@ def uvicorn_options(settings: ServerSettings) -> dict[str, Any]:
     from predictor.server.connections import GUARDED_PROTOCOL
 
     return {
-        # The protocol reads its header timeout and connection cap from the environment, as
+        # The protocol reads its header timeout, connection cap and lingering from the environment, as
         # each worker process must: `settings` here is what that environment says.
         "http": GUARDED_PROTOCOL,
         "timeout_keep_alive": settings.keep_alive_s,
