@@ -36,14 +36,19 @@ LAYER = ROOT / "layers" / "runtime" / "requirements.txt"
 
 # Lambda's python3.12 runs on Amazon Linux 2023 (glibc 2.34); the images use Python 3.12 too.
 DEPLOYED_PYTHON = ["--python-version", "3.12", "--python-platform", "x86_64-manylinux_2_28"]
-# The Lambda runtime ships boto3 and what it needs; the layer leaves them out.
-LAMBDA_PROVIDED = ["boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3"]
+# The Lambda runtime ships boto3; the layer leaves it out, but keeps everything its own packages
+# need (jmespath for Powertools, say), so it never depends on what a runtime happens to bundle.
+LAMBDA_PROVIDED = ["boto3", "botocore", "s3transfer"]
 SAM_CLI = "aws-sam-cli>=1.120"
 
 
-def uv(*args: str) -> None:
+def uv(scratch: Path, *args: str) -> None:
+    """`uv pip compile` of inputs in `scratch`, with their temporary directory left out of the lock's
+    `# via` lines, so that compiling twice gives the same file."""
     command = [str(Path(sys.executable).parent / "uv"), "pip", "compile", "--quiet", *args]
     subprocess.run(command, check=True, cwd=ROOT)
+    output = Path(args[args.index("--output-file") + 1])
+    output.write_text(output.read_text().replace(f"{scratch}/", ""))
 
 
 def pins(lock: Path) -> dict[str, str]:
@@ -80,6 +85,7 @@ def compile_dev(scratch: Path) -> None:
     build = scratch / "build.in"
     build.write_text("\n".join(build_requires()) + "\n")
     uv(
+        scratch,
         "pyproject.toml", str(build), "--extra", "dev", "--python-version", "3.11",
         "--generate-hashes", "--constraint", str(CONSTRAINTS),
         "--custom-compile-command", "make lock", "--output-file", str(DEV),
@@ -90,6 +96,7 @@ def compile_sam(scratch: Path) -> None:
     wanted = scratch / "sam.in"
     wanted.write_text(SAM_CLI + "\n")
     uv(
+        scratch,
         str(wanted), "--python-version", "3.11", "--generate-hashes",
         "--custom-compile-command", "make lock", "--output-file", str(SAM),
     )  # fmt: skip
@@ -115,6 +122,7 @@ def compile_deployed(scratch: Path) -> None:
     locks = ((image_in, IMAGE, []), (gpu_in, IMAGE_GPU, []), (layer_in, LAYER, LAMBDA_PROVIDED))
     for source, output, shipped in locks:
         uv(
+            scratch,
             str(source), *DEPLOYED_PYTHON, "--generate-hashes", "--constraint", str(DEV),
             "--custom-compile-command", "make lock", "--output-file", str(output),
             *(arg for name in shipped for arg in ("--no-emit-package", name)),
@@ -132,6 +140,7 @@ def compile_oldest(output: Path, scratch: Path) -> None:
     wanted = scratch / "oldest.in"
     wanted.write_text("\n".join([*library, *(f"{tool}=={dev[tool]}" for tool in tools), *build_requires()]))
     uv(
+        scratch,
         str(wanted), "--resolution", "lowest-direct", "--python-version", "3.11",
         "--constraint", str(CONSTRAINTS), "--output-file", str(output),
     )  # fmt: skip
