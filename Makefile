@@ -54,7 +54,8 @@ test-oldest: install sam ## Run the suite on the lowest version each dependency 
 	$(OLDEST_VENV)/bin/pip install --quiet --no-deps -r $(OLDEST_VENV)/requirements.txt
 	$(OLDEST_VENV)/bin/pip install --quiet --no-deps --no-build-isolation -e .
 	$(OLDEST_VENV)/bin/pip check
-	PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" $(OLDEST_VENV)/bin/pytest -p no:cacheprovider
+	PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" PREDICTOR_TEST_LOCK=$(OLDEST_VENV)/requirements.txt \
+		$(OLDEST_VENV)/bin/pytest -p no:cacheprovider
 
 bench: install ## Print the benchmark tables
 	$(BIN)/python -m benchmarks

@@ -136,9 +136,11 @@ def compile_oldest(output: Path, scratch: Path) -> None:
     extras = project["optional-dependencies"]
     dev = pins(DEV)
     library = [*project["dependencies"], *extras["serve"], *extras["onnx"], *extras["images"]]
-    tools = [name_of(r) for r in extras["dev"] if name_of(r) != project["name"]]
+    # Each dev tool at its locked version, its extras kept (moto[server] brings the server's Flask).
+    dev_tools = [r for r in extras["dev"] if name_of(r) != project["name"]]
+    tools = [f"{re.split(r'[<>=!~ ;]', r)[0]}=={dev[name_of(r)]}" for r in dev_tools]
     wanted = scratch / "oldest.in"
-    wanted.write_text("\n".join([*library, *(f"{tool}=={dev[tool]}" for tool in tools), *build_requires()]))
+    wanted.write_text("\n".join([*library, *tools, *build_requires()]))
     uv(
         scratch,
         str(wanted), "--resolution", "lowest-direct", "--python-version", "3.11",

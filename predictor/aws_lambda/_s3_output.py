@@ -21,9 +21,19 @@ class OutputWriteError(Exception):
 
 def write_failed(uri: str, exc: BaseException) -> OutputWriteError:
     return OutputWriteError(
-        f"could not write {uri}: {type(exc).__name__}: {exc}; check the bucket in OUTPUT_URI exists "
+        f"could not write {uri}: {s3_error(exc)}; check the bucket in OUTPUT_URI exists "
         "and that the function may s3:PutObject there"
     )
+
+
+def s3_error(exc: BaseException) -> str:
+    """S3's own error code first (`AccessDenied: ...`): botocore raises a modelled class for some codes
+    and a bare ClientError for others, and which depends on its version."""
+    response = getattr(exc, "response", None)
+    error = response.get("Error", {}) if isinstance(response, dict) else {}
+    if isinstance(error, dict) and error.get("Code"):
+        return f"{error['Code']}: {exc}"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def put_json(s3: Any, bucket: str, key: str, body: bytes) -> None:
