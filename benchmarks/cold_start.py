@@ -122,7 +122,8 @@ def cases() -> dict[str, Case]:
 
 def _measure(cases: dict[str, Case], environ: dict[str, str], work: Path) -> Samples:
     """Each case once per run, the order rotating every run; `environ` points at the network's endpoint."""
-    base = {**environ, "MODEL_URI": f"s3://{BUCKET}/{PREFIX}"}
+    # As in a Lambda execution environment, where `import predictor` starts the prefetch.
+    base = {**environ, "MODEL_URI": f"s3://{BUCKET}/{PREFIX}", "AWS_LAMBDA_FUNCTION_NAME": "iris"}
     samples = Samples({name: [] for name in cases}, {name: [] for name in cases})
     names = list(cases)
     for index in range(RUNS):

@@ -1,7 +1,8 @@
 """serverless-predictor: one predictor class served on Lambda, events, SageMaker and locally."""
 
-# First, before pydantic loads: with MODEL_URI=s3://..., the download starts now
-# and overlaps the imports of this package and of the app.
+# First, before pydantic loads: on Lambda with MODEL_URI=s3://..., the download starts
+# now and overlaps the imports of this package and of the app. Off Lambda (the CLI, a
+# script, the tests) importing the package fetches nothing.
 from predictor.artifacts import start_prefetch
 
 start_prefetch()

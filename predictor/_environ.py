@@ -1,4 +1,4 @@
-"""Reading numeric settings from environment variables, with messages naming the variable."""
+"""Reading settings from environment variables, with messages naming the variable."""
 
 from __future__ import annotations
 
@@ -36,3 +36,8 @@ def non_negative_number(environ: Mapping[str, str], name: str, default: float) -
     if not value >= 0 or value == float("inf"):
         raise ValueError(f"{name}={raw!r} must be a finite number, 0 or more")
     return value
+
+
+def on_lambda(environ: Mapping[str, str]) -> bool:
+    """Whether this process is a Lambda execution environment (or `sam local`'s emulation of one)."""
+    return bool(environ.get("AWS_LAMBDA_FUNCTION_NAME") or environ.get("AWS_LAMBDA_RUNTIME_API"))

@@ -1,5 +1,6 @@
 """What the README promises about the cache and the prefetch: a pinned version costs no
-request, a superseded version leaves the cache, and `import predictor` starts the fetch."""
+request, a superseded version leaves the cache, and on Lambda `import predictor` starts the
+fetch, while off Lambda (the CLI) importing the package fetches nothing it was not asked for."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import S3Env
 from fault_proxy import FaultProxy
+from fresh_python import run_cli
 from s3_server import REPO, MotoServer, clean_environ, put_objects, read_tree
 
 from predictor.artifacts import resolve_artifacts
@@ -19,6 +21,8 @@ from predictor.artifacts import resolve_artifacts
 pytestmark = pytest.mark.usefixtures("s3_env")
 
 MODEL = REPO / "functions" / "iris" / "model"
+# What Lambda's runtime (and `sam local`) sets in every execution environment.
+ON_LAMBDA = {"AWS_LAMBDA_FUNCTION_NAME": "iris"}
 
 
 def requests_for(proxy: FaultProxy, bucket: str, key: str) -> int:
@@ -67,14 +71,25 @@ while time.monotonic() < deadline and not list(__import__("pathlib").Path(sys.ar
 """
 
 
-@pytest.mark.parametrize(("prefetch", "fetched"), [("1", True), ("0", False)], ids=["default", "off"])
-def test_importing_predictor_starts_the_fetch_unless_turned_off(
-    s3_server: MotoServer, bucket: str, s3_env: S3Env, tmp_path: Path, prefetch: str, fetched: bool
+@pytest.mark.parametrize(
+    ("lambda_env", "prefetch", "fetched"),
+    [(ON_LAMBDA, "1", True), (ON_LAMBDA, "0", False), ({}, "1", False)],
+    ids=["on-lambda", "turned-off", "off-lambda"],
+)
+def test_importing_predictor_starts_the_fetch_only_on_lambda_unless_turned_off(
+    s3_server: MotoServer,
+    bucket: str,
+    s3_env: S3Env,
+    tmp_path: Path,
+    lambda_env: dict[str, str],
+    prefetch: str,
+    fetched: bool,
 ) -> None:
     put_objects(s3_server.s3(), bucket, {f"iris/{f.name}": f.read_bytes() for f in MODEL.iterdir()})
     cache = tmp_path / "prefetch-cache"
     env = clean_environ(
         **s3_env.env,
+        **lambda_env,
         MODEL_URI=f"s3://{bucket}/iris/",
         PREDICTOR_CACHE_DIR=str(cache),
         PREDICTOR_PREFETCH=prefetch,
@@ -96,12 +111,17 @@ def test_the_runtime_joins_the_prefetch_instead_of_fetching_twice(
 ) -> None:
     put_objects(s3_server.s3(), bucket, {f"iris/{f.name}": f.read_bytes() for f in MODEL.iterdir()})
     env = clean_environ(
-        **s3_env.env, MODEL_URI=f"s3://{bucket}/iris/", PREDICTOR_CACHE_DIR=str(tmp_path / "cache")
+        **s3_env.env,
+        **ON_LAMBDA,
+        MODEL_URI=f"s3://{bucket}/iris/",
+        PREDICTOR_CACHE_DIR=str(tmp_path / "cache"),
     )
     code = textwrap.dedent(
         """
         import sys
         sys.path.insert(0, "functions/iris")
+        import predictor.artifacts._prefetch as prefetch
+        assert prefetch._inflight, "the fetch is under way before the app's imports"
         import app
         assert app.handler.runtime.ready, app.handler.runtime.failure
         """
@@ -112,3 +132,22 @@ def test_the_runtime_joins_the_prefetch_instead_of_fetching_twice(
     # A second fetch would list the prefix again even where it found the files already cached.
     assert len(fault_proxy.requests("GET", path=rf"^/{bucket}/?\?.*list-type=2")) == 1
     assert [requests_for(fault_proxy, bucket, f"iris/{f.name}") for f in sorted(MODEL.iterdir())] == [1, 1]
+
+
+def test_predictor_fetch_downloads_only_the_uri_it_names_whatever_model_uri_says(
+    s3_server: MotoServer, bucket: str, s3_env: S3Env, fault_proxy: FaultProxy, tmp_path: Path
+) -> None:
+    put_objects(
+        s3_server.s3(),
+        bucket,
+        {"iris/model.onnx": b"the function's own model", "other/model.onnx": b"the model asked for"},
+    )
+    cache = tmp_path / "cli-cache"
+    env = clean_environ(**s3_env.env, MODEL_URI=f"s3://{bucket}/iris/", PREDICTOR_CACHE_DIR=str(cache))
+
+    done = run_cli("fetch", f"s3://{bucket}/other/", str(tmp_path / "out"), env=env)
+
+    assert done.returncode == 0, done.stderr
+    assert read_tree(tmp_path / "out") == {"model.onnx": b"the model asked for"}
+    assert [r.path for r in fault_proxy.requests(None, path=rf"^/{bucket}/?(\?.*prefix=iris|iris/)")] == []
+    assert b"the function's own model" not in read_tree(cache).values()

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Mapping
 from typing import Any
 
+from predictor._environ import on_lambda
 from predictor.aws_lambda._clients import prepare_clients
 from predictor.aws_lambda._registry import SOURCES
 from predictor.aws_lambda._settings import EventSettings
@@ -51,10 +51,6 @@ class LambdaHandler:
 
 class SetupFailed(RuntimeError):
     """The predictor's setup failed on Lambda; raised at init so Lambda sees it."""
-
-
-def on_lambda(environ: Mapping[str, str]) -> bool:
-    return bool(environ.get("AWS_LAMBDA_FUNCTION_NAME") or environ.get("AWS_LAMBDA_RUNTIME_API"))
 
 
 def describe_unrecognised(event: Any) -> str:
