@@ -36,6 +36,11 @@ class Predictor(Generic[In, Out]):
 
     `setup` runs once per cold start with the local artifacts directory; `predict`
     takes a list of validated instances and returns one prediction per instance.
+
+    `predict` is never called concurrently on one instance, on any transport: Lambda
+    runs one event at a time, and `predictor serve` sends /predict and /invocations
+    alike through one batcher that runs one predict at a time on its own thread. It
+    need not be thread-safe (it may run on a thread other than the one `setup` ran on).
     """
 
     input_model: ClassVar[type[BaseModel]]

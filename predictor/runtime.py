@@ -118,28 +118,39 @@ class Runtime:
         request_id: str,
         context: RequestContext | None = None,
     ) -> Reply:
-        """Answer one HTTP-style predict request: the hot path of every HTTP transport."""
+        """Answer one HTTP-style predict request inline: the hot path of Lambda's HTTP events."""
         try:
-            if not self.ready:
-                raise ProblemError(problems.not_ready(self.failure))
-            if content_type is None or content_type == JSON:
-                media_type = JSON  # the common case, without parsing
-            else:
-                media_type = content_type.partition(";")[0].strip().lower()
-            if media_type == JSON or media_type.endswith("+json"):
-                instances = self.schema.parse_json(body)
-            elif media_type in self._raw_types:
-                instances = self.decode_raw(body, media_type)
-            else:
-                raise ProblemError(problems.problem(415, self.unsupported(media_type)))
+            instances = self.parse_body(body, content_type)
             if not self.wants_context:
                 return Reply(200, JSON, self.schema.encode(self.run(instances)))
             context = context or RequestContext(request_id)
-            encoded = self.schema.encode(self.run(instances, context))
-            return Reply(200, JSON, encoded, context.answer_headers())
+            return self.answer(self.run(instances, context), context)
         except Exception as exc:
-            failure = self.problem_for(exc, request_id)
-            return Reply(failure.status, PROBLEM_JSON, problems.encode(failure))
+            return self.failure_reply(exc, request_id)
+
+    def parse_body(self, body: bytes, content_type: str | None) -> list[Any]:
+        """The validated instances of an HTTP-style predict body (the envelope, or a raw type);
+        raises ProblemError when not ready (503), for an unsupported type (415) or a bad body."""
+        if not self.ready:
+            raise ProblemError(problems.not_ready(self.failure))
+        if content_type is None or content_type == JSON:
+            media_type = JSON  # the common case, without parsing
+        else:
+            media_type = content_type.partition(";")[0].strip().lower()
+        if media_type == JSON or media_type.endswith("+json"):
+            return self.schema.parse_json(body)
+        if media_type in self._raw_types:
+            return self.decode_raw(body, media_type)
+        raise ProblemError(problems.problem(415, self.unsupported(media_type)))
+
+    def answer(self, predictions: list[Any], context: RequestContext | None) -> Reply:
+        """The 200 reply holding checked predictions, with the headers `context` asks for."""
+        encoded = self.schema.encode(predictions)
+        return Reply(200, JSON, encoded, context.answer_headers()) if context else Reply(200, JSON, encoded)
+
+    def failure_reply(self, exc: Exception, request_id: str) -> Reply:
+        failure = self.problem_for(exc, request_id)
+        return Reply(failure.status, PROBLEM_JSON, problems.encode(failure))
 
     def is_raw(self, media_type: str) -> bool:
         return media_type in self._raw_types

@@ -63,7 +63,7 @@ class HttpEvent:
             from predictor.server.app import create_app
 
             self._mangum = Mangum(
-                create_app(self.runtime, inline=True),
+                create_app(self.runtime),
                 lifespan="off",
                 text_mime_types=[*DEFAULT_TEXT_MIME_TYPES, *TEXT_MIME_TYPES],
             )

@@ -5,12 +5,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
@@ -22,12 +21,16 @@ from predictor.server.body_limit import ANSWERED
 from predictor.server.head import HeadAsGet
 from predictor.server.request_context import context_from_scope
 
+if TYPE_CHECKING:
+    from predictor.server.batcher import Batcher
+
 ROUTES = "POST /predict, GET /health, GET /metadata, GET /docs, GET /openapi.json"
 
 
-def create_app(runtime: Runtime, *, inline: bool = False) -> FastAPI:
-    """`inline` runs predict on the event loop (Lambda: one request at a time);
-    otherwise on a worker thread so /health answers during a long predict."""
+def create_app(runtime: Runtime, batcher: Batcher | None = None) -> FastAPI:
+    """With a `batcher` (the server), /predict queues like /invocations: predict runs on the
+    batcher's one thread, so calls never overlap, /health answers during a long predict, and
+    the batcher's timeout applies. Without one (Lambda: one request at a time) predict runs inline."""
     predictor_class = runtime.predictor_class
 
     @asynccontextmanager
@@ -56,11 +59,14 @@ def create_app(runtime: Runtime, *, inline: bool = False) -> FastAPI:
         content_type = request.headers.get("content-type")
         request_id = _request_id(request)
         context = context_from_scope(request.scope, request_id) if runtime.wants_context else None
-        if inline:
-            reply = runtime.predict_body(body, content_type, request_id, context)
-        else:
-            reply = await run_in_threadpool(runtime.predict_body, body, content_type, request_id, context)
-        return _response(reply)
+        if batcher is None:
+            return _response(runtime.predict_body(body, content_type, request_id, context))
+        try:
+            instances = runtime.parse_body(body, content_type)
+            predictions = await batcher.predict(instances, context, request_id)
+            return _response(runtime.answer(predictions, context))
+        except Exception as exc:
+            return _response(runtime.failure_reply(exc, request_id))
 
     problem_content = {PROBLEM_JSON: {"schema": {"$ref": _ref("Problem")}}}
     not_ready_response = {"description": "Not ready", "content": problem_content}

@@ -4,6 +4,8 @@ Requests queue their validated instances; one worker takes everything queued (up
 `max_instances`, waiting up to `max_wait_s` for more), runs one predict on a dedicated
 thread so the event loop keeps answering, and hands each caller its own slice, in order.
 While a batch runs, the next one gathers: under load batches grow without any wait.
+Every predict route of the server (/predict and /invocations) goes through here, so
+`predict` is never called concurrently and every route has the same time bound.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from predictor import problems
 from predictor._environ import non_negative_number, positive_number
 from predictor.context import RequestContext
+from predictor.problems import ProblemError
 from predictor.runtime import Runtime
 
 BATCH_SIZE_ENV = "PREDICTOR_BATCH_SIZE"
@@ -48,9 +52,11 @@ class _Queued:
 
 
 class Batcher:
-    def __init__(self, runtime: Runtime, settings: BatchSettings) -> None:
+    def __init__(self, runtime: Runtime, settings: BatchSettings, *, timeout_s: float | None = None) -> None:
         self.runtime = runtime
         self.settings = settings
+        #: How long a caller waits for its predictions (SAGEMAKER_MODEL_SERVER_TIMEOUT); None: no bound.
+        self.timeout_s = timeout_s
         self.batches = self.requests = self.instances = 0
         self._queue: deque[_Queued] = deque()
         self._queued_instances = 0
@@ -73,6 +79,23 @@ class Batcher:
         assert self._arrived is not None
         self._arrived.set()
         return future
+
+    async def predict(
+        self, instances: list[Any], context: RequestContext | None, request_id: str
+    ) -> list[Any]:
+        """One request's predictions; a ProblemError (504) once it has waited `timeout_s`.
+        A timed-out predict cannot be stopped: it runs to its end, holding the predict thread."""
+        future = self.submit(instances, context)
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), self.timeout_s)
+        except TimeoutError:
+            if future.done():  # finished as time ran out, or predict raised TimeoutError itself
+                return future.result()
+            detail = (
+                f"The prediction took longer than SAGEMAKER_MODEL_SERVER_TIMEOUT={self.timeout_s:g} s; "
+                f"send fewer instances or raise the timeout (request id {request_id})"
+            )
+            raise ProblemError(problems.problem(504, detail, request_id=request_id)) from None
 
     def summary(self) -> str:
         mean = self.instances / self.batches if self.batches else 0.0

@@ -8,7 +8,6 @@ FastAPI's routing and dependency machinery: one request costs parse, queue, enco
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import math
@@ -36,13 +35,10 @@ READY_BODY = b'{"status":"ready"}'
 class SageMakerRoutes:
     """An ASGI app answering SageMaker's routes and passing everything else to `app`."""
 
-    def __init__(
-        self, runtime: Runtime, app: ASGIApp, batcher: Batcher, *, timeout_s: float | None, workers: int
-    ) -> None:
+    def __init__(self, runtime: Runtime, app: ASGIApp, batcher: Batcher, *, workers: int) -> None:
         self.runtime = runtime
         self.app = app
         self.batcher = batcher
-        self.timeout_s = timeout_s
         self.encoders = Encoders(runtime.schema)
         self.execution_parameters = json.dumps(
             {
@@ -97,17 +93,10 @@ class SageMakerRoutes:
             media_type = content_type.partition(";")[0].strip().lower()
             instances = decode(runtime, body, media_type)
             context = context_from_scope(scope, request_id) if runtime.wants_context else None
-            future = self.batcher.submit(instances, context)
-            predictions = await asyncio.wait_for(asyncio.shield(future), self.timeout_s)
+            predictions = await self.batcher.predict(instances, context, request_id)
             answer_headers = context.answer_headers() if context else {}
             answer = self.encoders.encode(answer_type, predictions)
             await _send(send, 200, answer_type, answer, answer_headers)
-        except TimeoutError:
-            detail = (
-                f"The prediction took longer than SAGEMAKER_MODEL_SERVER_TIMEOUT={self.timeout_s:g} s; "
-                f"send fewer instances or raise the timeout (request id {request_id})"
-            )
-            await _problem(send, problems.problem(504, detail, request_id=request_id))
         except Exception as exc:
             await _problem(send, runtime.problem_for(exc, request_id))
 

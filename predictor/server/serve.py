@@ -131,10 +131,10 @@ def build_app(function: str, workers: int, timeout_s: float | None) -> Any:
         settings.max_instances,
         settings.max_wait_s * 1000,
     )
-    # The app's lifespan runs teardown once connections have drained.
-    routes = SageMakerRoutes(
-        runtime, create_app(runtime), Batcher(runtime, settings), timeout_s=timeout_s, workers=workers
-    )
+    # One batcher serves /predict and /invocations: predict calls never overlap, and one
+    # timeout bounds both. The app's lifespan runs teardown once connections have drained.
+    batcher = Batcher(runtime, settings, timeout_s=timeout_s)
+    routes = SageMakerRoutes(runtime, create_app(runtime, batcher), batcher, workers=workers)
     app = guarded(routes, runtime.schema, ServerSettings.from_environ(runtime.environ))
     # This process only serves: keep what startup made out of the cyclic collector's walks.
     gc.freeze()
