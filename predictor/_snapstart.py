@@ -11,8 +11,8 @@ import random
 import sys
 from typing import Any
 
+from predictor import _aws_clients
 from predictor._log import logger
-from predictor.artifacts._s3 import reset_clients
 from predictor.runtime import Runtime
 
 _registered: set[int] = set()
@@ -38,13 +38,9 @@ def before_snapshot(runtime: Runtime) -> None:
 
 
 def after_restore() -> None:
-    reset_clients()
-    # An event function made its clients at init (before the snapshot); a function serving
-    # only HTTP never loaded them.
-    event_clients: Any = sys.modules.get("predictor.aws_lambda._clients")
-    if event_clients is not None:
-        event_clients.reset_clients()
+    # Every AWS client and cached credential the package holds, whichever module made it.
+    _aws_clients.renew()
     random.seed()
-    numpy: Any = sys.modules.get("numpy")
+    numpy: Any = sys.modules.get("numpy")  # reseeded where loaded, never imported for it
     if numpy is not None:
         numpy.random.seed()

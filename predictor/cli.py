@@ -79,12 +79,12 @@ def _invoke(function: str, event_path: str, *, debug: bool = False) -> int:
         raise ValueError(f"{event_path} is not valid JSON: {exc}") from None
     except RecursionError:
         raise ValueError(f"{event_path} is nested too deeply to be an event") from None
-    from predictor.aws_lambda._clients import write_listeners
+    from predictor._aws_clients import reporting_writes
 
     # Standard output carries the response alone: the function's logs and the objects
     # and messages an event wrote go to standard error.
-    write_listeners.append(lambda line: print(f"predictor: {line}", file=sys.stderr))
-    with contextlib.redirect_stdout(sys.stderr):
+    report = reporting_writes(lambda line: print(f"predictor: {line}", file=sys.stderr))
+    with report, contextlib.redirect_stdout(sys.stderr):
         predictor_class = load_predictor_class(function)
         handler = LambdaHandler.for_predictor(predictor_class)
         context = LocalContext(predictor_class.name)

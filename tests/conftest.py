@@ -113,10 +113,10 @@ class EventsAws:
 
 @pytest.fixture
 def events_aws(s3_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[EventsAws]:
-    from predictor.aws_lambda._clients import reset_clients
+    from predictor._aws_clients import renew
 
     _set_aws_env(monkeypatch, {**s3_server.env, "AWS_ENDPOINT_URL": s3_server.endpoint_url})
     monkeypatch.delenv("AWS_ENDPOINT_URL_S3")
-    reset_clients()
+    renew()
     yield EventsAws(s3_server, s3_server.s3(), s3_server.client("sqs"))
-    reset_clients()
+    renew()

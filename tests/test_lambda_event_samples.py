@@ -11,6 +11,8 @@ from conftest import EventsAws
 from fresh_python import run_cli
 from s3_server import clean_environ
 
+from predictor.cli import main
+
 
 def test_event_source_samples_are_what_the_builders_make() -> None:
     for name, event in sample_events().items():
@@ -44,3 +46,21 @@ def test_event_source_sample_runs_through_the_cli(events_aws: EventsAws, sample:
         assert "predictor: wrote" not in finished.stderr
     else:
         assert f"predictor: wrote s3://{outputs}/results/" in finished.stderr
+
+
+def test_invoke_reports_each_write_once_however_many_times_it_runs_in_a_process(
+    events_aws: EventsAws, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    existing = {bucket["Name"] for bucket in events_aws.s3.list_buckets()["Buckets"]}
+    if SAMPLE_BUCKET not in existing:
+        events_aws.s3.create_bucket(Bucket=SAMPLE_BUCKET)
+    events_aws.s3.put_object(Bucket=SAMPLE_BUCKET, Key=SAMPLE_KEY, Body=json.dumps(SETOSA).encode() + b"\n")
+    monkeypatch.setenv("OUTPUT_URI", f"s3://{events_aws.server.create_bucket()}/results/")
+
+    reported = []
+    for _ in range(3):
+        assert main(["invoke", "functions/iris", "events/s3-put.json"]) == 0
+        reported.append(capsys.readouterr().err.count("predictor: wrote s3://"))
+
+    assert reported[0] > 0
+    assert reported == [reported[0]] * 3

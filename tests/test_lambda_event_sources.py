@@ -124,9 +124,9 @@ INIT_SCRIPT = textwrap.dedent(
     import json, os, sys
     from predictor._loading import load_predictor_class
     from predictor.aws_lambda import lambda_handler
-    from predictor.aws_lambda import _clients
+    from predictor import _aws_clients
     lambda_handler(load_predictor_class("tests/fixtures/predictors/echo.py"))
-    made = _clients.client.cache_info().currsize
+    made = _aws_clients.made()
     print(json.dumps({"boto3": "boto3" in sys.modules, "clients": made}))
     """
 )

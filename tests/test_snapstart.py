@@ -5,35 +5,49 @@ from __future__ import annotations
 from fresh_python import python_json
 
 
-def test_restore_hook_recreates_aws_clients_and_reseeds_generators() -> None:
+def test_restore_hook_renews_every_aws_client_and_reseeds_generators() -> None:
     report = python_json(
         """
         import json, os, random
-        os.environ.update(OUTPUT_URI="s3://results/out/", AWS_DEFAULT_REGION="us-east-1")
+        os.environ.update(
+            OUTPUT_URI="s3://results/out/",
+            AWS_DEFAULT_REGION="us-east-1",
+            AWS_ACCESS_KEY_ID="a",
+            AWS_SECRET_ACCESS_KEY="s",
+        )
         import numpy
         import snapshot_restore_py as snap
+        from predictor import _aws_clients
         from predictor._loading import load_predictor_class
         from predictor.aws_lambda import LambdaHandler
         from predictor.artifacts import _s3
-        from predictor.aws_lambda import _clients
+        from predictor.artifacts._s3_boto import BotoS3
         from predictor.artifacts._settings import FetchSettings
 
         handler = LambdaHandler.for_predictor(load_predictor_class("tests/fixtures/predictors/echo.py"))
         LambdaHandler.for_predictor(handler.runtime.predictor_class)  # a second build registers nothing more
-        client_before = _s3.transport(FetchSettings())
-        event_client_before = _clients.client("s3")  # made at init: OUTPUT_URI is set
+        event_client = _aws_clients.client("s3")  # made at init: OUTPUT_URI is set
+        # Made after the hooks were registered, by code the hooks know nothing of.
+        later_client = _aws_clients.client("sqs")
+        stdlib_transport = _s3.transport(FetchSettings())  # holds the credentials it read
+        boto_transport = BotoS3(5.0, 2, dict(os.environ))
         random.seed(7); numpy.random.seed(7)
         snapshot_random, snapshot_numpy = random.random(), numpy.random.random()
         random.seed(7); numpy.random.seed(7)  # the state a snapshot would freeze
         for func, args, kwargs in snap.get_before_snapshot():
             func(*args, **kwargs)
+        held_at_snapshot = _aws_clients.made()
         for func, args, kwargs in snap.get_after_restore():
             func(*args, **kwargs)
         print(json.dumps({
             "before": len(snap.get_before_snapshot()),
             "after": len(snap.get_after_restore()),
-            "new_client": _s3.transport(FetchSettings()) is not client_before,
-            "new_event_client": _clients.client("s3") is not event_client_before,
+            "held_at_snapshot": held_at_snapshot,
+            "held_after_restore": _aws_clients.made(),
+            "new_event_client": _aws_clients.client("s3") is not event_client,
+            "new_later_client": _aws_clients.client("sqs") is not later_client,
+            "new_stdlib_transport": _s3.transport(FetchSettings()) is not stdlib_transport,
+            "new_boto_client": BotoS3(5.0, 2, dict(os.environ)).client is not boto_transport.client,
             "random_reseeded": random.random() != snapshot_random,
             "numpy_reseeded": numpy.random.random() != snapshot_numpy,
             "ready": handler.runtime.ready,
@@ -43,8 +57,12 @@ def test_restore_hook_recreates_aws_clients_and_reseeds_generators() -> None:
     assert report == {
         "before": 1,
         "after": 1,
-        "new_client": True,
+        "held_at_snapshot": 3,
+        "held_after_restore": 0,
         "new_event_client": True,
+        "new_later_client": True,
+        "new_stdlib_transport": True,
+        "new_boto_client": True,
         "random_reseeded": True,
         "numpy_reseeded": True,
         "ready": True,

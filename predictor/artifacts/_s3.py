@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from predictor import _aws_clients
 from predictor.artifacts._errors import ArtifactsError, RetryableFetchError
 from predictor.artifacts._settings import CLIENT_ENV, SESSION_TOKEN_ENV, FetchSettings
 from predictor.artifacts._sigv4 import Credentials
@@ -70,10 +71,13 @@ def _new_transport(settings: FetchSettings) -> S3Transport:
     return BotoS3(settings.timeout, settings.concurrency, environ)
 
 
-def reset_clients() -> None:
-    """Forget transports, e.g. after a SnapStart restore, so new ones get fresh credentials."""
+def _forget_transports() -> None:
+    """After a SnapStart restore: new transports read fresh credentials."""
     with _transports_lock:
         _transports.clear()
+
+
+_aws_clients.on_renew(_forget_transports)
 
 
 def with_retries(what: str, location: S3Location, settings: FetchSettings, call: Callable[[], T]) -> T:

@@ -6,6 +6,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from predictor._aws_clients import fetch_s3_client
 from predictor.artifacts._errors import ArtifactsError, RetryableFetchError
 from predictor.artifacts._transport import (
     CREDENTIALS_ADVICE,
@@ -22,29 +23,10 @@ if TYPE_CHECKING:
 class BotoS3:
     def __init__(self, timeout: float, concurrency: int, environ: Mapping[str, str]) -> None:
         """`environ`'s AWS settings win; what it lacks, boto3 finds where it always looks."""
-        import boto3
-        from botocore.config import Config
         from botocore.exceptions import PartialCredentialsError, ProfileNotFound
 
-        config = Config(
-            connect_timeout=timeout,
-            read_timeout=timeout,
-            # One attempt per call: the fetch retries a request and its body read together.
-            retries={"total_max_attempts": 1, "mode": "standard"},
-            max_pool_connections=concurrency + 2,
-        )
-        access_key, secret_key = environ.get("AWS_ACCESS_KEY_ID"), environ.get("AWS_SECRET_ACCESS_KEY")
-        both = bool(access_key and secret_key)  # one alone would make boto3 refuse every other source
-        endpoint = environ.get("AWS_ENDPOINT_URL_S3") or environ.get("AWS_ENDPOINT_URL")
         try:
-            session = boto3.session.Session(
-                aws_access_key_id=access_key if both else None,
-                aws_secret_access_key=secret_key if both else None,
-                aws_session_token=environ.get("AWS_SESSION_TOKEN") if both else None,
-                region_name=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION"),
-                profile_name=environ.get("AWS_PROFILE"),
-            )
-            self.client: S3Client = session.client("s3", config=config, endpoint_url=endpoint)
+            self.client: S3Client = fetch_s3_client(timeout, concurrency, environ)
         except (PartialCredentialsError, ProfileNotFound) as exc:  # the credential chain, read at once
             raise ArtifactsError(f"{exc}; {CREDENTIALS_ADVICE}") from exc
 

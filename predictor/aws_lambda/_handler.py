@@ -5,10 +5,11 @@ from __future__ import annotations
 import gc
 from typing import Any
 
+from predictor._aws_clients import client
 from predictor._environ import on_lambda
-from predictor.aws_lambda._clients import prepare_clients
+from predictor._log import logger
 from predictor.aws_lambda._registry import SOURCES
-from predictor.aws_lambda._settings import EventSettings
+from predictor.aws_lambda._settings import EventSettings, Output, QueueUrl
 from predictor.aws_lambda._source import EventSource, UnrecognisedEvent
 from predictor.contract import Predictor
 from predictor.runtime import Runtime, started_runtime
@@ -47,6 +48,23 @@ class LambdaHandler:
                 if source.infer(event):
                     return source(event, context)
         raise UnrecognisedEvent(describe_unrecognised(event))
+
+
+def prepare_clients(output: Output | None) -> None:
+    """With OUTPUT_URI set the function answers events: import boto3 and make the clients its
+    results need now, at init, as AWS advises, instead of in the first invocation's time.
+    A failure here is left for that first use to report where it happens."""
+    if output is None:
+        return
+    try:
+        client("s3")
+        if isinstance(output, QueueUrl):
+            client("sqs")
+    except Exception as exc:
+        logger().warning(
+            "could not make the AWS clients at init; the first event will try again",
+            extra={"error": f"{type(exc).__name__}: {exc}"},
+        )
 
 
 class SetupFailed(RuntimeError):

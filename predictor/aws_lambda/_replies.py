@@ -7,8 +7,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
+from predictor._aws_clients import client
 from predictor._log import logger
-from predictor.aws_lambda._clients import client
 from predictor.aws_lambda._s3_output import put_json
 from predictor.aws_lambda._settings import Output, QueueUrl
 

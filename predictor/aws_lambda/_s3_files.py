@@ -9,9 +9,9 @@ from dataclasses import asdict, dataclass
 from typing import Any, cast
 
 from predictor import problems
+from predictor._aws_clients import client
 from predictor._log import logger
 from predictor.aws_lambda._batches import rebatch, run_chunk
-from predictor.aws_lambda._clients import client
 from predictor.aws_lambda._file_records import BadObject, Decoded, Record, file_format, records
 from predictor.aws_lambda._s3_output import MultipartOutput, put_json
 from predictor.aws_lambda._s3_stream import Stream

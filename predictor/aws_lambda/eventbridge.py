@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from predictor import problems
-from predictor.aws_lambda._clients import client
+from predictor._aws_clients import client
 from predictor.aws_lambda._s3_output import put_json
 from predictor.aws_lambda._settings import EventSettings, S3Prefix
 from predictor.aws_lambda._source import request_id
