@@ -31,7 +31,7 @@ $(SAM_VENV)/bin/sam: requirements/sam.txt
 	touch $@
 
 lock: install ## Re-resolve every lock from pyproject's ranges, then run the suite on them
-	$(BIN)/python requirements/lock.py
+	$(BIN)/python requirements/lock.py --upgrade
 	$(MAKE) test
 
 run: install ## Serve the example function on http://127.0.0.1:8000 from its embedded artifacts

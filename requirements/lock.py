@@ -81,24 +81,24 @@ def build_requires() -> list[str]:
     return list(build["requires"])
 
 
-def compile_dev(scratch: Path) -> None:
+def compile_dev(scratch: Path, *refresh: str) -> None:
     build = scratch / "build.in"
     build.write_text("\n".join(build_requires()) + "\n")
     uv(
         scratch,
         "pyproject.toml", str(build), "--extra", "dev", "--python-version", "3.11",
         "--generate-hashes", "--constraint", str(CONSTRAINTS),
-        "--custom-compile-command", "make lock", "--output-file", str(DEV),
+        "--custom-compile-command", "make lock", "--output-file", str(DEV), *refresh,
     )  # fmt: skip
 
 
-def compile_sam(scratch: Path) -> None:
+def compile_sam(scratch: Path, *refresh: str) -> None:
     wanted = scratch / "sam.in"
     wanted.write_text(SAM_CLI + "\n")
     uv(
         scratch,
         str(wanted), "--python-version", "3.11", "--generate-hashes",
-        "--custom-compile-command", "make lock", "--output-file", str(SAM),
+        "--custom-compile-command", "make lock", "--output-file", str(SAM), *refresh,
     )  # fmt: skip
 
 
@@ -151,13 +151,20 @@ def compile_oldest(output: Path, scratch: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--oldest", type=Path, help="write the lowest-versions requirements here instead")
+    parser.add_argument(
+        "--upgrade",
+        action="store_true",
+        help="take the newest version each range allows (make lock); without it the locked versions\n"
+        "are kept and only what pyproject.toml added or changed is resolved, for a small diff",
+    )
     args = parser.parse_args()
+    refresh = ["--upgrade"] if args.upgrade else []
     with tempfile.TemporaryDirectory() as scratch:
         if args.oldest:
             compile_oldest(args.oldest, Path(scratch))
             return
-        compile_dev(Path(scratch))
-        compile_sam(Path(scratch))
+        compile_dev(Path(scratch), *refresh)
+        compile_sam(Path(scratch), *refresh)
         compile_deployed(Path(scratch))
 
 
