@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TypeVar
+from dataclasses import fields
+from typing import Any, TypeVar
 
 Number = TypeVar("Number", int, float)
 
@@ -41,3 +42,21 @@ def non_negative_number(environ: Mapping[str, str], name: str, default: float) -
 def on_lambda(environ: Mapping[str, str]) -> bool:
     """Whether this process is a Lambda execution environment (or `sam local`'s emulation of one)."""
     return bool(environ.get("AWS_LAMBDA_FUNCTION_NAME") or environ.get("AWS_LAMBDA_RUNTIME_API"))
+
+
+def env(name: str, doc: str, *, default: str | None = None, names: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A settings field's metadata: the variable it is read from and its line in the settings
+    table (`predictor settings`); `default` shows the default when the field's own would not,
+    `names` every variable the field is read from, in the order they win."""
+    metadata: dict[str, Any] = {"env": name, "doc": doc, "names": names or (name,)}
+    if default is not None:
+        metadata["default"] = default
+    return metadata
+
+
+def positive_fields(cls: Any, environ: Mapping[str, str]) -> dict[str, Any]:
+    """Each of a settings dataclass's fields declared with `env(...)`, read as `positive_number`
+    from its variable with the field's default."""
+    declared = [f for f in fields(cls) if "env" in f.metadata]
+    defaults: dict[str, Any] = {f.name: f.default for f in declared}
+    return {f.name: positive_number(environ, f.metadata["env"], defaults[f.name]) for f in declared}

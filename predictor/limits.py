@@ -10,6 +10,10 @@ from predictor._environ import positive_number
 
 MAX_BODY_BYTES_ENV = "PREDICTOR_MAX_BODY_BYTES"
 MAX_INSTANCES_ENV = "PREDICTOR_MAX_INSTANCES"
+# How many instances one `predict` call takes at most, on every transport: chunks of an event's
+# records, batches the server forms. It bounds what the model holds in memory at once.
+BATCH_SIZE_ENV = "PREDICTOR_BATCH_SIZE"
+DEFAULT_BATCH_SIZE = 256
 # SageMaker's own bound on an invocation body, in MB; PREDICTOR_MAX_BODY_BYTES wins over it.
 SAGEMAKER_MAX_PAYLOAD_ENV = "SAGEMAKER_MAX_PAYLOAD_IN_MB"
 

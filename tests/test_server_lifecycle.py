@@ -158,9 +158,9 @@ def test_a_server_process_keeps_what_startup_made_out_of_the_collectors_walks() 
     before, after = python_json(
         """
         import gc, json
-        from predictor.server.serve import build_app
+        from predictor.server.serve import ServeSettings, build_app
         before = gc.get_freeze_count()
-        build_app("tests/fixtures/predictors/echo.py", 1, None)
+        build_app(ServeSettings("tests/fixtures/predictors/echo.py"))
         print(json.dumps([before, gc.get_freeze_count()]))
         """
     )

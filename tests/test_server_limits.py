@@ -22,7 +22,7 @@ import pytest
 from processes import HOST
 from server_process import REPO, ServerProcess
 
-from predictor.server.settings import connection_cap
+from predictor.server.connections import connection_cap
 
 ECHO = REPO / "tests" / "fixtures" / "predictors" / "echo.py"
 MIB = 1024 * 1024

@@ -11,37 +11,18 @@ Every predict route of the server (/predict and /invocations) goes through here,
 from __future__ import annotations
 
 import asyncio
-import os
 from collections import deque
-from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from predictor import problems
-from predictor._environ import non_negative_number, positive_number
 from predictor.context import RequestContext
 from predictor.problems import ProblemError
 from predictor.runtime import Runtime
+from predictor.server.settings import BatchSettings
 
-BATCH_SIZE_ENV = "PREDICTOR_BATCH_SIZE"
-BATCH_WAIT_MS_ENV = "PREDICTOR_BATCH_WAIT_MS"
-DEFAULT_BATCH_SIZE = 64
-DEFAULT_BATCH_WAIT_MS = 0.0
-
-
-@dataclass(frozen=True)
-class BatchSettings:
-    max_instances: int = DEFAULT_BATCH_SIZE
-    max_wait_s: float = DEFAULT_BATCH_WAIT_MS / 1000
-
-    @classmethod
-    def from_environ(cls, environ: Mapping[str, str] | None = None) -> BatchSettings:
-        environ = os.environ if environ is None else environ
-        return cls(
-            max_instances=positive_number(environ, BATCH_SIZE_ENV, DEFAULT_BATCH_SIZE),
-            max_wait_s=non_negative_number(environ, BATCH_WAIT_MS_ENV, DEFAULT_BATCH_WAIT_MS) / 1000,
-        )
+__all__ = ["BatchSettings", "Batcher"]
 
 
 @dataclass(slots=True)

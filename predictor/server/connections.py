@@ -12,8 +12,9 @@ the client's receive buffer; clients that write the whole body before reading (h
 requests, most SDKs) would see `ConnectionResetError` instead of the 413.
 
 The guard is a mixin over either of uvicorn's HTTP parsers (httptools when installed, else
-h11). Its settings come from the environment, so worker processes, which uvicorn starts by
-importing these classes by name, apply the same ones.
+h11). uvicorn makes each connection's protocol by calling the class it is given: `uvicorn_options`
+gives it the class bound to the settings (a `functools.partial`, which pickles, so the worker
+processes uvicorn spawns apply the same ones).
 """
 
 from __future__ import annotations
@@ -21,18 +22,36 @@ from __future__ import annotations
 import asyncio
 import functools
 import math
+import resource
+from collections.abc import Callable
 from typing import Any, cast
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from predictor._log import logger
-from predictor.server.settings import ServerSettings, connection_cap
+from predictor.server.settings import ServerSettings
+
+ACCEPT_BACKLOG = 128
+# asyncio accepts a batch of up to `backlog` sockets per loop turn and a connection is seen
+# (and room made for it) a few turns later: this many batches may be open but not yet seen.
+UNSEEN_BATCHES = 4
+RESERVED_DESCRIPTORS = 64
+
+
+def connection_cap(max_connections: int, descriptors: int | None = None) -> int:
+    """`max_connections`, lowered to leave room under the file descriptor limit for a burst of
+    accepts and the process's own files, so the server never runs out while it makes room."""
+    if descriptors is None:
+        descriptors = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if descriptors == resource.RLIM_INFINITY:
+        return max_connections
+    room = descriptors - UNSEEN_BATCHES * ACCEPT_BACKLOG - RESERVED_DESCRIPTORS
+    return max(1, min(max_connections, room))
 
 
 @functools.cache
-def _settings() -> tuple[ServerSettings, int]:
-    settings = ServerSettings.from_environ()
-    return settings, connection_cap(settings.max_connections)
+def _cap(max_connections: int) -> int:
+    return connection_cap(max_connections)
 
 
 class ConnectionGuard:
@@ -43,9 +62,10 @@ class ConnectionGuard:
     loop: asyncio.AbstractEventLoop
     transport: asyncio.Transport
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, guard: ServerSettings | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.settings, self.max_connections = _settings()
+        self.settings = ServerSettings() if guard is None else guard
+        self.max_connections = _cap(self.settings.max_connections)
         self.header_timeout_s = self.settings.header_timeout_s
         self._header_deadline: asyncio.TimerHandle | None = None
         self.idle_since = 0.0
@@ -226,3 +246,15 @@ else:
             self._headers_arrived()
 
     GUARDED_PROTOCOL = GuardedHttpToolsProtocol
+
+
+def uvicorn_options(settings: ServerSettings) -> dict[str, Any]:
+    """Keyword arguments for `uvicorn.run` / `uvicorn.Config` that apply `settings`."""
+    protocol: Callable[..., Any] = GUARDED_PROTOCOL
+    return {
+        # A partial, not a subclass: it pickles, so the workers uvicorn spawns get the settings too.
+        "http": functools.partial(protocol, guard=settings),
+        "timeout_keep_alive": settings.keep_alive_s,
+        # asyncio accepts up to `backlog` sockets before any of them is seen: keep that bounded too.
+        "backlog": ACCEPT_BACKLOG,
+    }

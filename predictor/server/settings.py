@@ -1,19 +1,18 @@
-"""Settings that keep `predictor serve` answering under hostile clients, and the uvicorn options they make."""
+"""What `predictor serve` is told, resolved once from arguments and the environment: data only.
+
+`serve.py` launches uvicorn with them, `connections.py` applies `ServerSettings` to each
+connection, `batcher.py` forms batches by `BatchSettings`.
+"""
 
 from __future__ import annotations
 
+import json
 import os
-import resource
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import asdict, dataclass, field
 
-from predictor._environ import positive_number
-
-if TYPE_CHECKING:
-    from starlette.types import ASGIApp
-
-    from predictor.schema import Schema
+from predictor._environ import env, non_negative_number, positive_fields, positive_number
+from predictor.limits import BATCH_SIZE_ENV, DEFAULT_BATCH_SIZE
 
 HEADER_TIMEOUT_ENV = "PREDICTOR_HEADER_TIMEOUT_S"
 BODY_TIMEOUT_ENV = "PREDICTOR_BODY_TIMEOUT_S"
@@ -22,73 +21,169 @@ MAX_CONNECTIONS_ENV = "PREDICTOR_MAX_CONNECTIONS"
 LINGER_ENV = "PREDICTOR_LINGER_S"
 LINGER_TIMEOUT_ENV = "PREDICTOR_LINGER_TIMEOUT_S"
 LINGER_MAX_BYTES_ENV = "PREDICTOR_LINGER_MAX_BYTES"
-ACCEPT_BACKLOG = 128
-# asyncio accepts a batch of up to `backlog` sockets per loop turn and a connection is seen
-# (and room made for it) a few turns later: this many batches may be open but not yet seen.
-UNSEEN_BATCHES = 4
-RESERVED_DESCRIPTORS = 64
+BATCH_WAIT_MS_ENV = "PREDICTOR_BATCH_WAIT_MS"
+FUNCTION_ENV, HOST_ENV, PORT_ENV = "PREDICTOR_FUNCTION", "PREDICTOR_HOST", "PREDICTOR_PORT"
+BIND_PORT_ENV = "SAGEMAKER_BIND_TO_PORT"
+WORKERS_ENV = "SAGEMAKER_MODEL_SERVER_WORKERS"
+TIMEOUT_ENV = "SAGEMAKER_MODEL_SERVER_TIMEOUT"
+DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8000
 
 
 @dataclass(frozen=True)
 class ServerSettings:
-    #: From connecting (or the previous response) to a request's complete headers.
-    header_timeout_s: float = 10.0
-    #: Longest wait for the next piece of a request body.
-    body_timeout_s: float = 30.0
-    #: An idle keep-alive connection is closed after this long.
-    keep_alive_s: float = 5.0
-    #: Open connections at most; the longest-idle one makes room for a new one.
-    max_connections: int = 1000
-    #: After refusing a body that is still arriving (413, 408), the rest is read and dropped for at
-    #: most this long before the connection closes, so the client gets to read the answer (nginx's
-    #: lingering_time). Closing with unread bytes would make the kernel reset the connection.
-    linger_s: float = 30.0
-    #: ...or until nothing more arrives for this long (nginx's lingering_timeout)...
-    linger_timeout_s: float = 5.0
-    #: ...or until this many bytes have been dropped.
-    linger_max_bytes: int = 64 * 1024 * 1024
+    header_timeout_s: float = field(
+        default=10.0,
+        metadata=env(
+            HEADER_TIMEOUT_ENV,
+            "from connecting (or the last response) to a request's complete headers; "
+            "then the connection is closed",
+        ),
+    )
+    body_timeout_s: float = field(
+        default=30.0, metadata=env(BODY_TIMEOUT_ENV, "longest pause while a body arrives; then 408 and close")
+    )
+    keep_alive_s: float = field(
+        default=5.0, metadata=env(KEEP_ALIVE_ENV, "an idle keep-alive connection is closed after this")
+    )
+    max_connections: int = field(
+        default=1000,
+        metadata=env(
+            MAX_CONNECTIONS_ENV,
+            "open connections at most (kept under the file descriptor limit); the longest-idle one is "
+            "closed to make room, so `/health` keeps answering",
+        ),
+    )
+    # After refusing a body that is still arriving (413, 408), the rest is read and dropped for a
+    # bounded time before the connection closes, so the client gets to read the answer: closing
+    # with unread bytes would make the kernel reset the connection.
+    linger_s: float = field(
+        default=30.0,
+        metadata=env(
+            LINGER_ENV,
+            "after a 413 or 408, the rest of the body is read and dropped for at most this long "
+            "(nginx's `lingering_time`)",
+        ),
+    )
+    linger_timeout_s: float = field(
+        default=5.0,
+        metadata=env(
+            LINGER_TIMEOUT_ENV, "...or until none arrives for this long (nginx's `lingering_timeout`)"
+        ),
+    )
+    linger_max_bytes: int = field(
+        default=64 * 1024 * 1024,
+        metadata=env(
+            LINGER_MAX_BYTES_ENV,
+            "...or until this many bytes (64 MiB) are dropped; then the connection is closed",
+        ),
+    )
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> ServerSettings:
+        return cls(**positive_fields(cls, os.environ if environ is None else environ))
+
+
+@dataclass(frozen=True)
+class BatchSettings:
+    max_instances: int = field(
+        default=DEFAULT_BATCH_SIZE,
+        metadata=env(BATCH_SIZE_ENV, "most instances in one `predict` call"),
+    )
+    max_wait_s: float = field(
+        default=0.0,
+        metadata=env(
+            BATCH_WAIT_MS_ENV,
+            "`predictor serve`: how long a batch may wait to fill, in ms (0: no wait; batches form "
+            "from requests that arrive while the previous predict runs)",
+            default="0",
+        ),
+    )
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> BatchSettings:
         environ = os.environ if environ is None else environ
+        default = cls()
         return cls(
-            header_timeout_s=positive_number(environ, HEADER_TIMEOUT_ENV, cls.header_timeout_s),
-            body_timeout_s=positive_number(environ, BODY_TIMEOUT_ENV, cls.body_timeout_s),
-            keep_alive_s=positive_number(environ, KEEP_ALIVE_ENV, cls.keep_alive_s),
-            max_connections=positive_number(environ, MAX_CONNECTIONS_ENV, cls.max_connections),
-            linger_s=positive_number(environ, LINGER_ENV, cls.linger_s),
-            linger_timeout_s=positive_number(environ, LINGER_TIMEOUT_ENV, cls.linger_timeout_s),
-            linger_max_bytes=positive_number(environ, LINGER_MAX_BYTES_ENV, cls.linger_max_bytes),
+            max_instances=positive_number(environ, BATCH_SIZE_ENV, default.max_instances),
+            max_wait_s=non_negative_number(environ, BATCH_WAIT_MS_ENV, default.max_wait_s * 1000) / 1000,
         )
 
 
-def guarded(app: ASGIApp, schema: Schema, settings: ServerSettings) -> ASGIApp:
-    """`app` behind the body limits: the ASGI app to hand uvicorn."""
-    from predictor.server.body_limit import BodyLimit
+@dataclass(frozen=True)
+class ServeSettings:
+    function: str = field(
+        metadata=env(
+            FUNCTION_ENV,
+            "`predictor serve`: the function, when none is named (the images set `/opt/program`)",
+            default="none",
+        )
+    )
+    host: str = field(
+        default=DEFAULT_HOST,
+        metadata=env(
+            HOST_ENV,
+            "`predictor serve`: the address, when `--host` is not given (the images set `0.0.0.0`)",
+        ),
+    )
+    port: int = field(
+        default=DEFAULT_PORT,
+        metadata=env(
+            PORT_ENV,
+            "`predictor serve`: the port, when `--port` is not given; `SAGEMAKER_BIND_TO_PORT` wins "
+            "(the images set 8080)",
+            names=(BIND_PORT_ENV, PORT_ENV),
+        ),
+    )
+    workers: int = field(
+        default=1,
+        metadata=env(WORKERS_ENV, "`predictor serve`: worker processes, each loading the function"),
+    )
+    timeout_s: float | None = field(
+        default=None,
+        metadata=env(
+            TIMEOUT_ENV,
+            "`predictor serve`: seconds one `/predict` or `/invocations` request may take: 504 after "
+            "(the predict itself runs to its end)",
+        ),
+    )
+    server: ServerSettings = field(default_factory=ServerSettings)
+    batch: BatchSettings = field(default_factory=BatchSettings)
 
-    return BodyLimit(app, schema, body_timeout_s=settings.body_timeout_s)
+    @classmethod
+    def resolve(
+        cls,
+        function: str | None,
+        host: str | None = None,
+        port: int | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> ServeSettings:
+        """The arguments given, else the environment's, else the defaults."""
+        environ = os.environ if environ is None else environ
+        function = function or environ.get(FUNCTION_ENV)
+        if not function:
+            raise ValueError(
+                f"name the function to serve (predictor serve functions/NAME) or set {FUNCTION_ENV}"
+            )
+        if port is None:
+            port = positive_number(environ, BIND_PORT_ENV, 0) or positive_number(
+                environ, PORT_ENV, DEFAULT_PORT
+            )
+        timeout = positive_number(environ, TIMEOUT_ENV, 0.0)
+        return cls(
+            function=function,
+            host=host or environ.get(HOST_ENV) or DEFAULT_HOST,
+            port=port,
+            workers=positive_number(environ, WORKERS_ENV, 1),
+            timeout_s=timeout or None,
+            server=ServerSettings.from_environ(environ),
+            batch=BatchSettings.from_environ(environ),
+        )
 
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
 
-def uvicorn_options(settings: ServerSettings) -> dict[str, Any]:
-    """Keyword arguments for `uvicorn.run` / `uvicorn.Config` that apply `settings`."""
-    from predictor.server.connections import GUARDED_PROTOCOL
-
-    return {
-        # The protocol reads its header timeout, connection cap and lingering from the environment, as
-        # each worker process must: `settings` here is what that environment says.
-        "http": GUARDED_PROTOCOL,
-        "timeout_keep_alive": settings.keep_alive_s,
-        # asyncio accepts up to `backlog` sockets before any of them is seen: keep that bounded too.
-        "backlog": ACCEPT_BACKLOG,
-    }
-
-
-def connection_cap(max_connections: int, descriptors: int | None = None) -> int:
-    """`max_connections`, lowered to leave room under the file descriptor limit for a burst of
-    accepts and the process's own files, so the server never runs out while it makes room."""
-    if descriptors is None:
-        descriptors = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-    if descriptors == resource.RLIM_INFINITY:
-        return max_connections
-    room = descriptors - UNSEEN_BATCHES * ACCEPT_BACKLOG - RESERVED_DESCRIPTORS
-    return max(1, min(max_connections, room))
+    @classmethod
+    def from_json(cls, text: str) -> ServeSettings:
+        raw = json.loads(text)
+        server, batch = ServerSettings(**raw.pop("server")), BatchSettings(**raw.pop("batch"))
+        return cls(**raw, server=server, batch=batch)
