@@ -96,10 +96,11 @@ def powertools_handler(queue_url: str | None, *, pydantic_records: bool = False)
 def project_work(runtime: Any) -> Any:
     """The SQS source's whole answer (read the records, validate, predict, encode the replies),
     without sending the replies."""
+    from predictor.aws_lambda._settings import EventSettings
     from predictor.aws_lambda._sqs_messages import SqsBatch
     from predictor.aws_lambda.sqs import SqsEvent
 
-    source = SqsEvent(runtime)
+    source = SqsEvent(runtime, EventSettings.from_environ(runtime.environ))
 
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         replies, failed = source.answer(SqsBatch.of(event), context)
@@ -112,9 +113,10 @@ def project_work(runtime: Any) -> Any:
 def contract_ceiling(runtime: Any) -> Any:
     """Only what the contract itself costs: validate every body, predict, serialise each prediction."""
     from predictor.aws_lambda._batches import chunks
+    from predictor.aws_lambda._settings import EventSettings
 
     schema = runtime.schema
-    size = int(runtime.environ.get("PREDICTOR_BATCH_SIZE", "256"))
+    size = EventSettings.from_environ(runtime.environ).batch_size
 
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         instances = schema.parse_instances_json([record["body"] for record in event["Records"]])

@@ -12,6 +12,7 @@ from event_sources import FIXTURES
 from predictor._loading import load_predictor_class
 from predictor.aws_lambda._file_records import Decoded, Record
 from predictor.aws_lambda._s3_files import validate_records
+from predictor.aws_lambda._settings import EventSettings, S3Prefix
 from predictor.aws_lambda._sqs_messages import Message, SqsBatch, sort_messages
 from predictor.problems import Problem, ProblemError, problem
 from predictor.runtime import Runtime
@@ -151,12 +152,9 @@ def test_a_batch_of_bare_instances_is_answered_as_the_general_path_answers_it(
     from predictor.aws_lambda._sqs_messages import bare_instances
     from predictor.aws_lambda.sqs import SqsEvent
 
-    runtime = Runtime(
-        load_predictor_class(str(FIXTURES / f"{predictor}.py")),
-        environ={"OUTPUT_URI": "s3://unused/", "PREDICTOR_BATCH_SIZE": batch_size},
-    )
+    runtime = Runtime(load_predictor_class(str(FIXTURES / f"{predictor}.py")), environ={})
     runtime.start()
-    source = SqsEvent(runtime)
+    source = SqsEvent(runtime, EventSettings(S3Prefix("unused", ""), batch_size=int(batch_size)))
     batch = SqsBatch.of(sqs_batch([{"x": 1.5, "name": name} for name in names], queue=queue, groups=groups))
     positions, instances = bare_instances(runtime.schema, batch)
     assert instances is not None and len(positions) == len(names)

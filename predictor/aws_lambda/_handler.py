@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from predictor._aws_clients import client
@@ -12,28 +14,43 @@ from predictor.aws_lambda._registry import SOURCES
 from predictor.aws_lambda._settings import EventSettings, Output, QueueUrl
 from predictor.aws_lambda._source import EventSource, UnrecognisedEvent
 from predictor.contract import Predictor
+from predictor.limits import Limits
 from predictor.runtime import Runtime, started_runtime
 
 
 class LambdaHandler:
     """Callable as `handler(event, context)`; the predictor's setup has run at init."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, settings: EventSettings | None = None) -> None:
+        """`settings` default to what the runtime's environment says."""
         self.runtime = runtime
-        self.sources: list[EventSource] = [source(runtime) for source in SOURCES]
+        self.settings = EventSettings.from_environ(runtime.environ) if settings is None else settings
+        self.sources: list[EventSource] = [source(runtime, self.settings) for source in SOURCES]
 
     @classmethod
-    def for_predictor(cls, predictor_class: type[Predictor[Any, Any]], **options: Any) -> LambdaHandler:
+    def for_predictor(
+        cls,
+        predictor_class: type[Predictor[Any, Any]],
+        *,
+        output_uri: str | None = None,
+        batch_size: int | None = None,
+        artifacts: str | Path | None = None,
+        limits: Limits | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> LambdaHandler:
+        """The handler, its settings read once: each argument given wins over its environment
+        variable (`OUTPUT_URI`, `PREDICTOR_BATCH_SIZE`, `MODEL_URI`, the limits')."""
         from predictor._snapstart import register_snapstart_hooks
 
-        runtime = started_runtime(predictor_class, **options)
+        runtime = started_runtime(predictor_class, artifacts=artifacts, limits=limits, environ=environ)
         if runtime.failure is not None and on_lambda(runtime.environ):
             # Raising from init makes Lambda report Runtime.InitError, count it, and run init
             # again on the next invocation; answering 503 from a live sandbox would hide it.
             raise SetupFailed(f"{predictor_class.__qualname__} is not ready: {runtime.failure}")
         register_snapstart_hooks(runtime)
-        handler = cls(runtime)
-        prepare_clients(EventSettings.from_environ(runtime.environ).output)
+        settings = EventSettings.from_environ(runtime.environ, output_uri=output_uri, batch_size=batch_size)
+        handler = cls(runtime, settings)
+        prepare_clients(settings.output)
         if on_lambda(runtime.environ):
             # What init made (modules, model, clients) lives as long as the sandbox: keep the
             # cyclic collector from walking it again at every collection while invocations
@@ -87,5 +104,7 @@ def lambda_handler(predictor_class: type[Predictor[Any, Any]], **options: Any) -
     """Build the Lambda entry point for a predictor; its setup runs now, at init.
 
     In app.py: `handler = lambda_handler(MyPredictor)`, and `Handler: app.handler` in the template.
+    Keyword arguments (`output_uri=`, `batch_size=`, `artifacts=`, `limits=`, `environ=`) win
+    over the environment variables they stand for.
     """
     return LambdaHandler.for_predictor(predictor_class, **options)

@@ -5,13 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Any, Protocol
 
+from predictor.aws_lambda._settings import EventSettings
 from predictor.runtime import Runtime
 
 
 class EventSource(Protocol):
-    """One kind of Lambda event. `infer` must be cheap: it runs for every event until one claims it."""
+    """One kind of Lambda event. `infer` must be cheap: it runs for every event until one claims it.
+    Made once per handler, with the handler's settings."""
 
-    def __init__(self, runtime: Runtime) -> None: ...
+    def __init__(self, runtime: Runtime, settings: EventSettings) -> None: ...
 
     @staticmethod
     def infer(event: dict[str, Any]) -> bool: ...

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from predictor.aws_lambda._settings import EventSettings
 from predictor.aws_lambda._source import request_id
 from predictor.problems import Problem, ProblemError
 from predictor.runtime import Runtime
 
 
 class DirectInvoke:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, settings: EventSettings) -> None:
         self.runtime = runtime
 
     @staticmethod

@@ -16,7 +16,7 @@ from predictor.runtime import Runtime
 class ScheduledEvent:
     """`aws.events` "Scheduled Event": runs the health check, so a schedule keeps the function warm."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, settings: EventSettings) -> None:
         self.runtime = runtime
 
     @staticmethod
@@ -37,9 +37,9 @@ class PredictionFailed(RuntimeError):
 class CustomEvent:
     """An event a user's application puts on a bus (`source` never starts with `aws.`)."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, settings: EventSettings) -> None:
         self.runtime = runtime
-        self.output = EventSettings.from_environ(runtime.environ).output
+        self.output = settings.output
 
     @staticmethod
     def infer(event: dict[str, Any]) -> bool:

@@ -23,6 +23,8 @@ from predictor.runtime import Reply, Runtime
 if TYPE_CHECKING:
     from mangum import Mangum
 
+    from predictor.aws_lambda._settings import EventSettings
+
 PREDICT_PATH = "/predict"
 TEXT_MIME_TYPES = ("application/json", "application/problem+json")
 
@@ -31,7 +33,7 @@ BAD_BASE64 = "The event's body is flagged isBase64Encoded but is not valid base6
 
 
 class HttpEvent:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, settings: EventSettings | None = None) -> None:
         self.runtime = runtime
         self._mangum: Mangum | None = None
 

@@ -17,8 +17,8 @@ PERMANENT: ResultCode = "PermanentFailure"
 
 
 class S3BatchOperations:
-    def __init__(self, runtime: Runtime) -> None:
-        self.files = S3Files(runtime, EventSettings.from_environ(runtime.environ))
+    def __init__(self, runtime: Runtime, settings: EventSettings) -> None:
+        self.files = S3Files(runtime, settings)
 
     @staticmethod
     def infer(event: dict[str, Any]) -> bool:

@@ -11,8 +11,8 @@ from predictor.runtime import Runtime
 
 
 class S3EventBridge:
-    def __init__(self, runtime: Runtime) -> None:
-        self.files = S3Files(runtime, EventSettings.from_environ(runtime.environ))
+    def __init__(self, runtime: Runtime, settings: EventSettings) -> None:
+        self.files = S3Files(runtime, settings)
 
     @staticmethod
     def infer(event: dict[str, Any]) -> bool:

@@ -37,9 +37,9 @@ from predictor.runtime import Runtime
 
 
 class SqsEvent:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, settings: EventSettings) -> None:
         self.runtime = runtime
-        self.settings = EventSettings.from_environ(runtime.environ)
+        self.settings = settings
         self.files = S3Files(runtime, self.settings)
 
     @staticmethod
