@@ -54,9 +54,9 @@ def env(name: str, doc: str, *, default: str | None = None, names: tuple[str, ..
     return metadata
 
 
-def positive_fields(cls: Any, environ: Mapping[str, str]) -> dict[str, Any]:
-    """Each of a settings dataclass's fields declared with `env(...)`, read as `positive_number`
-    from its variable with the field's default."""
-    declared = [f for f in fields(cls) if "env" in f.metadata]
+def positive_fields(cls: Any, environ: Mapping[str, str], exclude: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Each of a settings dataclass's fields declared with `env(...)` (but those excluded), read
+    as `positive_number` from its variable with the field's default."""
+    declared = [f for f in fields(cls) if "env" in f.metadata and f.name not in exclude]
     defaults: dict[str, Any] = {f.name: f.default for f in declared}
     return {f.name: positive_number(environ, f.metadata["env"], defaults[f.name]) for f in declared}

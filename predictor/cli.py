@@ -1,4 +1,4 @@
-"""`predictor serve | invoke`: run a function locally the way it runs on AWS."""
+"""`predictor serve | invoke | fetch | settings`: run a function locally the way it runs on AWS."""
 
 from __future__ import annotations
 
@@ -51,7 +51,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     fetch.add_argument("uri", help="s3://bucket/prefix/, s3://bucket/model.tar.gz, file:// or a path")
     fetch.add_argument("directory", help="where to put the artifacts")
 
+    commands.add_parser("settings", help="list every environment variable read, with its default (Markdown)")
+
     args = parser.parse_args(argv)
+    if args.command == "settings":
+        from predictor._settings_table import render
+
+        print(render(), end="")
+        return 0
     try:
         if args.command == "serve":
             return _serve(args.function, args.host, args.port)

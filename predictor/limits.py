@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from predictor._environ import positive_number
+from predictor._environ import env, positive_number
 
 MAX_BODY_BYTES_ENV = "PREDICTOR_MAX_BODY_BYTES"
 MAX_INSTANCES_ENV = "PREDICTOR_MAX_INSTANCES"
@@ -24,8 +24,21 @@ DEFAULT_MAX_INSTANCES = 1000
 
 @dataclass(frozen=True)
 class Limits:
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
-    max_instances: int = DEFAULT_MAX_INSTANCES
+    max_body_bytes: int = field(
+        default=DEFAULT_MAX_BODY_BYTES,
+        metadata=env(
+            MAX_BODY_BYTES_ENV,
+            "413 beyond: a request body, or on events a line, CSV row or `.json` file; when it is "
+            "unset, `SAGEMAKER_MAX_PAYLOAD_IN_MB` (in MB) sets it. The default is Lambda's payload limit",
+            names=(MAX_BODY_BYTES_ENV, SAGEMAKER_MAX_PAYLOAD_ENV),
+        ),
+    )
+    max_instances: int = field(
+        default=DEFAULT_MAX_INSTANCES,
+        metadata=env(
+            MAX_INSTANCES_ENV, "413 beyond: instances in one request, counted before any is validated"
+        ),
+    )
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Limits:

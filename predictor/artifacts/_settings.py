@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from predictor._environ import positive_number
+from predictor._environ import env, positive_fields
 from predictor.artifacts._errors import ArtifactsError
 
 MODEL_URI_ENV = "MODEL_URI"
@@ -51,14 +51,46 @@ def aws_environ(environ: Mapping[str, str]) -> AwsEnviron:
 
 @dataclass(frozen=True)
 class FetchSettings:
-    cache_dir: Path = Path(DEFAULT_CACHE_DIR)
-    sha256: str | None = None
-    attempts: int = 5
-    timeout: float = 10.0
-    part_bytes: int = 16 * MIB
-    concurrency: int = 8
-    max_extracted_bytes: int = DEFAULT_MAX_EXTRACTED_BYTES
-    max_members: int = DEFAULT_MAX_MEMBERS
+    cache_dir: Path = field(
+        default=Path(DEFAULT_CACHE_DIR),
+        metadata=env(
+            CACHE_DIR_ENV,
+            "where downloaded artifacts are cached, keyed by ETag or version, so a warm restart reuses them",
+        ),
+    )
+    sha256: str | None = field(
+        default=None,
+        metadata=env(
+            MODEL_SHA256_ENV,
+            "pins the content of a single object or archive (its sha256): on a mismatch the function "
+            "refuses to start",
+        ),
+    )
+    attempts: int = field(
+        default=5,
+        metadata=env(
+            ATTEMPTS_ENV, "tries per S3 request: throttling, 5xx, resets, timeouts and truncated bodies retry"
+        ),
+    )
+    timeout: float = field(
+        default=10.0,
+        metadata=env(TIMEOUT_ENV, "seconds an S3 request may wait to connect or for the next bytes"),
+    )
+    part_bytes: int = field(
+        default=16 * MIB, metadata=env(PART_BYTES_ENV, "large objects are fetched in ranges of this size")
+    )
+    concurrency: int = field(default=8, metadata=env(CONCURRENCY_ENV, "ranges in flight at once"))
+    max_extracted_bytes: int = field(
+        default=DEFAULT_MAX_EXTRACTED_BYTES,
+        metadata=env(
+            MAX_EXTRACTED_BYTES_ENV,
+            "an archive extracting past this fails (Lambda's largest ephemeral storage)",
+        ),
+    )
+    max_members: int = field(
+        default=DEFAULT_MAX_MEMBERS,
+        metadata=env(MAX_MEMBERS_ENV, "an archive holding more members than this fails"),
+    )
     aws: AwsEnviron = field(default_factory=lambda: aws_environ(os.environ), repr=False)
 
     def check_pin(self, uri: str, digest: str | None) -> None:
@@ -77,13 +109,6 @@ class FetchSettings:
         return cls(
             cache_dir=Path(environ.get(CACHE_DIR_ENV) or DEFAULT_CACHE_DIR),
             sha256=sha256,
-            attempts=positive_number(environ, ATTEMPTS_ENV, 5),
-            timeout=positive_number(environ, TIMEOUT_ENV, 10.0),
-            part_bytes=positive_number(environ, PART_BYTES_ENV, 16 * MIB),
-            concurrency=positive_number(environ, CONCURRENCY_ENV, 8),
-            max_extracted_bytes=positive_number(
-                environ, MAX_EXTRACTED_BYTES_ENV, DEFAULT_MAX_EXTRACTED_BYTES
-            ),
-            max_members=positive_number(environ, MAX_MEMBERS_ENV, DEFAULT_MAX_MEMBERS),
             aws=aws_environ(environ),
+            **positive_fields(cls, environ, exclude=("cache_dir", "sha256")),
         )

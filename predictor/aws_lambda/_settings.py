@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from predictor._environ import positive_number
+from predictor._environ import env, positive_number
+from predictor.limits import BATCH_SIZE_ENV, DEFAULT_BATCH_SIZE
 
 OUTPUT_URI_ENV = "OUTPUT_URI"
-BATCH_SIZE_ENV = "PREDICTOR_BATCH_SIZE"
-DEFAULT_BATCH_SIZE = 256
 OUTPUT_URI_HINT = "set OUTPUT_URI to an s3://bucket/prefix/ (or, for SQS replies, an SQS queue URL)"
 
 
@@ -53,8 +52,23 @@ def parse_output_uri(uri: str) -> Output:
 
 @dataclass(frozen=True)
 class EventSettings:
-    output: Output | None = None
-    batch_size: int = DEFAULT_BATCH_SIZE
+    output: Output | None = field(
+        default=None,
+        metadata=env(
+            OUTPUT_URI_ENV,
+            "where results go, `s3://bucket/prefix/` (a prefix without a final `/` gets one), "
+            "or for SQS replies an SQS queue URL",
+            default="none: S3 files raise, SQS records are reported failed",
+        ),
+    )
+    batch_size: int = field(
+        default=DEFAULT_BATCH_SIZE,
+        metadata=env(
+            BATCH_SIZE_ENV,
+            "most instances in one `predict` call: the chunks of an event's records, and the batches "
+            "`predictor serve` forms from concurrent requests (one request is never split)",
+        ),
+    )
 
     @classmethod
     def from_environ(

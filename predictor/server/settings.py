@@ -74,7 +74,7 @@ class ServerSettings:
         default=64 * 1024 * 1024,
         metadata=env(
             LINGER_MAX_BYTES_ENV,
-            "...or until this many bytes (64 MiB) are dropped; then the connection is closed",
+            "...or until this many bytes are dropped; then the connection is closed",
         ),
     )
 
@@ -87,13 +87,17 @@ class ServerSettings:
 class BatchSettings:
     max_instances: int = field(
         default=DEFAULT_BATCH_SIZE,
-        metadata=env(BATCH_SIZE_ENV, "most instances in one `predict` call"),
+        metadata=env(
+            BATCH_SIZE_ENV,
+            "most instances in one `predict` call: the chunks of an event's records, and the batches "
+            "`predictor serve` forms from concurrent requests (one request is never split)",
+        ),
     )
     max_wait_s: float = field(
         default=0.0,
         metadata=env(
             BATCH_WAIT_MS_ENV,
-            "`predictor serve`: how long a batch may wait to fill, in ms (0: no wait; batches form "
+            "how long a batch may wait to fill, in ms (0: no wait; batches form "
             "from requests that arrive while the previous predict runs)",
             default="0",
         ),
@@ -114,7 +118,7 @@ class ServeSettings:
     function: str = field(
         metadata=env(
             FUNCTION_ENV,
-            "`predictor serve`: the function, when none is named (the images set `/opt/program`)",
+            "the function, when none is named (the images set `/opt/program`)",
             default="none",
         )
     )
@@ -122,28 +126,28 @@ class ServeSettings:
         default=DEFAULT_HOST,
         metadata=env(
             HOST_ENV,
-            "`predictor serve`: the address, when `--host` is not given (the images set `0.0.0.0`)",
+            "the address, when `--host` is not given (the images set `0.0.0.0`)",
         ),
     )
     port: int = field(
         default=DEFAULT_PORT,
         metadata=env(
             PORT_ENV,
-            "`predictor serve`: the port, when `--port` is not given; `SAGEMAKER_BIND_TO_PORT` wins "
-            "(the images set 8080)",
+            "the port, when `--port` is not given; `SAGEMAKER_BIND_TO_PORT` wins (the images set 8080)",
             names=(BIND_PORT_ENV, PORT_ENV),
         ),
     )
     workers: int = field(
         default=1,
-        metadata=env(WORKERS_ENV, "`predictor serve`: worker processes, each loading the function"),
+        metadata=env(WORKERS_ENV, "worker processes, each loading the function"),
     )
     timeout_s: float | None = field(
         default=None,
         metadata=env(
             TIMEOUT_ENV,
-            "`predictor serve`: seconds one `/predict` or `/invocations` request may take: 504 after "
+            "seconds one `/predict` or `/invocations` request may take: 504 after "
             "(the predict itself runs to its end)",
+            default="none: no bound",
         ),
     )
     server: ServerSettings = field(default_factory=ServerSettings)
