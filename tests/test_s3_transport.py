@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -73,6 +74,10 @@ def test_a_wrong_secret_is_refused_by_a_server_that_checks_signatures(
     assert "SignatureDoesNotMatch" in error
 
 
+def fetch_settings() -> FetchSettings:
+    return FetchSettings.from_environ(os.environ)
+
+
 @pytest.mark.parametrize(
     ("environment", "expected"),
     [
@@ -102,18 +107,18 @@ def test_standard_library_transport_only_when_the_environment_holds_keys_and_reg
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
 
-    assert type(_s3.transport(FetchSettings())) is expected
+    assert type(_s3.transport(fetch_settings())) is expected
 
 
 def test_a_changed_environment_gets_a_new_transport(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "a")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s")
     monkeypatch.setenv("AWS_REGION", "eu-west-1")
-    first = _s3.transport(FetchSettings())
+    first = _s3.transport(fetch_settings())
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9")
 
-    assert _s3.transport(FetchSettings()) is not first
-    assert _s3.transport(FetchSettings()) is _s3.transport(FetchSettings())
+    assert _s3.transport(fetch_settings()) is not first
+    assert _s3.transport(fetch_settings()) is _s3.transport(FetchSettings.from_environ(os.environ))
 
 
 LISTING = """<?xml version="1.0" encoding="UTF-8"?>

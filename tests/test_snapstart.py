@@ -23,13 +23,14 @@ def test_restore_hook_renews_every_aws_client_and_reseeds_generators() -> None:
         from predictor.artifacts import _s3
         from predictor.artifacts._s3_boto import BotoS3
         from predictor.artifacts._settings import FetchSettings
+        fetch_settings = lambda: FetchSettings.from_environ(os.environ)
 
         handler = LambdaHandler.for_predictor(load_predictor_class("tests/fixtures/predictors/echo.py"))
         LambdaHandler.for_predictor(handler.runtime.predictor_class)  # a second build registers nothing more
         event_client = _aws_clients.client("s3")  # made at init: OUTPUT_URI is set
         # Made after the hooks were registered, by code the hooks know nothing of.
         later_client = _aws_clients.client("sqs")
-        stdlib_transport = _s3.transport(FetchSettings())  # holds the credentials it read
+        stdlib_transport = _s3.transport(fetch_settings())  # holds the credentials it read
         boto_transport = BotoS3(5.0, 2, dict(os.environ))
         random.seed(7); numpy.random.seed(7)
         snapshot_random, snapshot_numpy = random.random(), numpy.random.random()
@@ -46,7 +47,7 @@ def test_restore_hook_renews_every_aws_client_and_reseeds_generators() -> None:
             "held_after_restore": _aws_clients.made(),
             "new_event_client": _aws_clients.client("s3") is not event_client,
             "new_later_client": _aws_clients.client("sqs") is not later_client,
-            "new_stdlib_transport": _s3.transport(FetchSettings()) is not stdlib_transport,
+            "new_stdlib_transport": _s3.transport(fetch_settings()) is not stdlib_transport,
             "new_boto_client": BotoS3(5.0, 2, dict(os.environ)).client is not boto_transport.client,
             "random_reseeded": random.random() != snapshot_random,
             "numpy_reseeded": numpy.random.random() != snapshot_numpy,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -91,7 +90,8 @@ class FetchSettings:
         default=DEFAULT_MAX_MEMBERS,
         metadata=env(MAX_MEMBERS_ENV, "an archive holding more members than this fails"),
     )
-    aws: AwsEnviron = field(default_factory=lambda: aws_environ(os.environ), repr=False)
+    #: What decides how S3 is reached, from the environ the settings were read from.
+    aws: AwsEnviron = field(default=(), repr=False)
 
     def check_pin(self, uri: str, digest: str | None) -> None:
         """Refuse content whose digest is not the one MODEL_SHA256 pins (if it pins one)."""
