@@ -95,7 +95,7 @@ def test_nothing_listens_while_setup_runs_then_ping_is_200() -> None:
 
 
 def test_several_workers_each_serve(tmp_path: Path) -> None:
-    env = {"SAGEMAKER_MODEL_SERVER_WORKERS": "2"}
+    env = {"SAGEMAKER_MODEL_SERVER_WORKERS": "2", "PREDICTOR_BATCH_SIZE": "5"}
     with (
         ServerProcess(FIXTURES / "echo.py", env) as server,
         httpx.Client(base_url=server.url, trust_env=False) as client,
@@ -109,6 +109,8 @@ def test_several_workers_each_serve(tmp_path: Path) -> None:
     assert response.status_code == 200
     assert parameters["MaxConcurrentTransforms"] == 2
     assert server.output().count("Application startup complete") == 2
+    # Each worker serves with the settings the launcher resolved.
+    assert server.output().count("batches of up to 5 instances") == 2
 
 
 def test_sigterm_lets_requests_in_flight_finish_then_tears_down_and_exits(tmp_path: Path) -> None:
