@@ -50,7 +50,7 @@ class InProcess:
 
         self.runtime = started_runtime(load_predictor_class(str(DIGITS)))
         envelope = {"instances": [{"pixels": PIXELS}] * max(self.SIZES)}
-        instances = self.runtime.schema.parse_json(json.dumps(envelope))
+        instances = self.runtime.codec.decode(json.dumps(envelope).encode(), None)
         self.batches = {size: instances[:size] for size in self.SIZES}
         self.rounds: list[dict[int, float]] = []
 

@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 from predictor import problems
 from predictor._log import logger
 from predictor.artifacts import default_artifacts_uri, resolve_artifacts
+from predictor.codec import JSON, Codec
 from predictor.context import RequestContext
 from predictor.contract import (
     ContractError,
@@ -22,9 +23,6 @@ from predictor.contract import (
 )
 from predictor.limits import Limits
 from predictor.problems import PROBLEM_JSON, Problem, ProblemError
-from predictor.schema import ENVELOPE_HINT, Schema
-
-JSON = "application/json"
 
 
 class Reply(NamedTuple):
@@ -51,11 +49,14 @@ class Runtime:
         environ = os.environ if environ is None else environ
         self.predictor_class = predictor_class
         self.predictor = predictor_class()
-        self.schema = Schema(
+        #: Every transport decodes bodies and encodes predictions through this one codec.
+        self.codec = Codec(
             predictor_class.input_model,
             predictor_class.output_model,
             limits or Limits.from_environ(environ),
             allow_inf_nan=predictor_class.allow_inf_nan,
+            raw_types=predictor_class.raw_content_types,
+            decode_raw=self.predictor.decode_raw,
         )
         explicit = artifacts or environ.get("MODEL_URI")
         self.artifacts_uri = str(explicit or default_artifacts_uri(predictor_class))
@@ -66,7 +67,6 @@ class Runtime:
         self._set_up = False
         #: The predictor's predict takes a `context`; transports build one only then.
         self.wants_context = takes_context(predictor_class)
-        self._raw_types = frozenset(t.lower() for t in predictor_class.raw_content_types)
         # The base class's pre- and postprocess return their argument: skip the calls then.
         self._preprocesses = predictor_class.preprocess is not Predictor.preprocess
         self._postprocesses = predictor_class.postprocess is not Predictor.postprocess
@@ -122,7 +122,7 @@ class Runtime:
         try:
             instances = self.parse_body(body, content_type)
             if not self.wants_context:
-                return Reply(200, JSON, self.schema.encode(self.run(instances)))
+                return Reply(200, JSON, self.codec.encode(self.run(instances)))
             context = context or RequestContext(request_id)
             return self.answer(self.run(instances, context), context)
         except Exception as exc:
@@ -133,42 +133,25 @@ class Runtime:
         raises ProblemError when not ready (503), for an unsupported type (415) or a bad body."""
         if not self.ready:
             raise ProblemError(problems.not_ready(self.failure))
-        if content_type is None or content_type == JSON:
-            media_type = JSON  # the common case, without parsing
-        else:
-            media_type = content_type.partition(";")[0].strip().lower()
-        if media_type == JSON or media_type.endswith("+json"):
-            return self.schema.parse_json(body)
-        if media_type in self._raw_types:
-            return self.decode_raw(body, media_type)
-        raise ProblemError(problems.problem(415, self.unsupported(media_type)))
+        return self.codec.decode(body, content_type)
 
     def answer(self, predictions: list[Any], context: RequestContext | None) -> Reply:
         """The 200 reply holding checked predictions, with the headers `context` asks for."""
-        encoded = self.schema.encode(predictions)
+        encoded = self.codec.encode(predictions)
         return Reply(200, JSON, encoded, context.answer_headers()) if context else Reply(200, JSON, encoded)
 
     def failure_reply(self, exc: Exception, request_id: str) -> Reply:
         failure = self.problem_for(exc, request_id)
         return Reply(failure.status, PROBLEM_JSON, problems.encode(failure))
 
-    def is_raw(self, media_type: str) -> bool:
-        return media_type in self._raw_types
-
-    def decode_raw(self, body: bytes, media_type: str) -> list[Any]:
-        self.schema.check_size(len(body))
-        instances = self.predictor.decode_raw(body, media_type)
-        self.schema.check_count(len(instances))
-        return instances
-
     def predict_envelope(self, envelope: object, request_id: str) -> tuple[int, dict[str, Any]]:
         """Answer a request envelope given as a decoded object (direct invoke)."""
         try:
             if not self.ready:
                 raise ProblemError(problems.not_ready(self.failure))
-            instances = self.schema.parse_object(envelope)
+            instances = self.codec.decode_envelope(envelope)
             context = RequestContext(request_id) if self.wants_context else None
-            return 200, self.schema.dump(self.run(instances, context))
+            return 200, self.codec.dump(self.run(instances, context))
         except Exception as exc:
             failure = self.problem_for(exc, request_id)
             return failure.status, failure.model_dump(mode="json", exclude_none=True)
@@ -196,10 +179,6 @@ class Runtime:
             f"The predictor failed on this request; search the logs for request id {request_id}",
             request_id=request_id,
         )
-
-    def unsupported(self, media_type: str, decoded: tuple[str, ...] = ()) -> str:
-        accepted = ", ".join([JSON, *decoded, *sorted(self._raw_types)])
-        return f"Content-Type {media_type!r} is not supported; use one of: {accepted} ({ENVELOPE_HINT})"
 
 
 # A function's app.py builds its handler at import; `predictor serve` then reuses

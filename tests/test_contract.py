@@ -102,7 +102,7 @@ def test_wrong_number_of_predictions_is_a_500_and_a_contract_error_naming_the_co
     assert json.loads(reply.body)["request_id"] == "req-short"
     assert b"WrongLength" not in reply.body
     with pytest.raises(ContractError) as raised:
-        runtime.run(runtime.schema.parse_json(body(item, item, item)))
+        runtime.run(runtime.codec.decode(body(item, item, item), None))
     assert str(raised.value) == (
         "WrongLength.predict returned 1 predictions for 3 instances; "
         "return exactly one per instance, in order"
@@ -111,7 +111,7 @@ def test_wrong_number_of_predictions_is_a_500_and_a_contract_error_naming_the_co
 
 def test_predictions_of_the_wrong_type_name_what_came_back_and_what_was_expected(tmp_path: Path) -> None:
     runtime = started(fixture("wrong_type.py"), tmp_path)
-    instances = runtime.schema.parse_json(body({"x": 1, "name": "a"}))
+    instances = runtime.codec.decode(body({"x": 1, "name": "a"}), None)
 
     with pytest.raises(ContractError) as raised:
         runtime.run(instances)
@@ -124,7 +124,7 @@ def test_predict_returning_something_other_than_a_list_is_a_contract_error(tmp_p
     runtime = started(ReturnsTuple, tmp_path)
 
     with pytest.raises(ContractError) as raised:
-        runtime.run(runtime.schema.parse_json(body({"x": 1, "name": "a"})))
+        runtime.run(runtime.codec.decode(body({"x": 1, "name": "a"}), None))
 
     assert str(raised.value) == "ReturnsTuple.predict returned tuple; it must return a list of Doubled"
 

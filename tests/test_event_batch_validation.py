@@ -9,14 +9,13 @@ import pytest
 from aws_events import sqs_batch
 from event_sources import FIXTURES
 
+from predictor import problems
 from predictor._loading import load_predictor_class
-from predictor.aws_lambda._file_records import Decoded, Record
-from predictor.aws_lambda._s3_files import validate_records
 from predictor.aws_lambda._settings import EventSettings, S3Prefix
 from predictor.aws_lambda._sqs_messages import Message, SqsBatch, sort_messages
+from predictor.codec import Codec, Decoded, Record
 from predictor.problems import Problem, ProblemError, problem
 from predictor.runtime import Runtime
-from predictor.schema import Schema
 
 # Edge texts for Item (x: float > 0, name: str): numbers in every JSON spelling, wrong types,
 # extra and missing fields, values that are not objects, text that is not JSON.
@@ -43,23 +42,22 @@ TEXTS = [
 
 
 @pytest.fixture(scope="module")
-def schema() -> Schema:
-    return Runtime(load_predictor_class(str(FIXTURES / "echo.py")), environ={}).schema
+def codec() -> Codec:
+    return Runtime(load_predictor_class(str(FIXTURES / "echo.py")), environ={}).codec
 
 
-def alone(schema: Schema, text: str) -> Any:
+def alone(codec: Codec, text: str) -> Any:
     try:
-        return schema.parse_instance_json(text, 0)
+        return codec.decode_instance(text, 0)
     except ProblemError as exc:
         return exc.problem
 
 
 @pytest.mark.parametrize("text", TEXTS)
-def test_instances_validated_together_accept_exactly_what_one_by_one_accepts(
-    schema: Schema, text: str
-) -> None:
-    expected = alone(schema, text)
-    together = schema.parse_instances_json([text, '{"x": 1, "name": "valid"}'])
+def test_instances_validated_together_accept_exactly_what_one_by_one_accepts(codec: Codec, text: str) -> None:
+    expected = alone(codec, text)
+    # The codec's private fast branch, held to what one by one accepts.
+    together = codec._json.parse_instances_json([text, '{"x": 1, "name": "valid"}'])
 
     if isinstance(expected, Problem):
         assert together is None
@@ -74,15 +72,15 @@ def outcome(message: Message) -> tuple[str, list[Any], dict[str, Any] | None]:
     return message.message_id, [instance.model_dump() for instance in message.instances], problem_
 
 
-def test_a_mixed_sqs_batch_gets_the_problems_each_message_gets_alone(schema: Schema) -> None:
+def test_a_mixed_sqs_batch_gets_the_problems_each_message_gets_alone(codec: Codec) -> None:
     bodies: list[Any] = [*TEXTS, {"instances": [{"x": 1, "name": "e"}, {"x": -1}]}]
     event = sqs_batch(bodies)
 
-    found_together = sort_messages(schema, SqsBatch.of(event))
+    found_together = sort_messages(codec, SqsBatch.of(event))
     together = [outcome(found) for found in found_together if isinstance(found, Message)]
     one_by_one = []
     for record in event["Records"]:
-        [found] = sort_messages(schema, SqsBatch.of({"Records": [record]}))
+        [found] = sort_messages(codec, SqsBatch.of({"Records": [record]}))
         assert isinstance(found, Message)
         one_by_one.append(outcome(found))
 
@@ -91,39 +89,40 @@ def test_a_mixed_sqs_batch_gets_the_problems_each_message_gets_alone(schema: Sch
     assert sum(problem_ is None for _, _, problem_ in together) < len(bodies)
 
 
-def test_a_valid_sqs_batch_is_validated_in_one_call(schema: Schema) -> None:
+def test_a_valid_sqs_batch_is_validated_in_one_call(codec: Codec) -> None:
     event = sqs_batch([{"x": n + 1, "name": f"n{n}"} for n in range(5)])
 
-    found = sort_messages(schema, SqsBatch.of(event))
+    found = sort_messages(codec, SqsBatch.of(event))
 
     assert [outcome(message) for message in found if isinstance(message, Message)] == [
         (f"msg-{n}", [{"x": n + 1, "name": f"n{n}"}], None) for n in range(5)
     ]
 
 
-def test_a_body_spelling_the_envelope_key_with_an_escape_is_read_as_an_envelope(schema: Schema) -> None:
+def test_a_body_spelling_the_envelope_key_with_an_escape_is_read_as_an_envelope(codec: Codec) -> None:
     # As a bare instance this body is valid (x and name present, "instances" an ignored extra);
     # as the envelope it is, it holds two instances.
     body = '{"\\u0069nstances": [{"x": 1, "name": "a"}, {"x": 2, "name": "b"}], "x": 9, "name": "z"}'
     assert json.loads(body)["instances"]
 
-    [message] = sort_messages(schema, SqsBatch.of(sqs_batch([body])))
+    [message] = sort_messages(codec, SqsBatch.of(sqs_batch([body])))
 
     assert isinstance(message, Message)
     assert [instance.name for instance in message.instances] == ["a", "b"]
 
 
-def test_a_mixed_file_chunk_gets_the_problems_each_line_gets_alone(schema: Schema) -> None:
+def test_a_mixed_file_chunk_gets_the_problems_each_line_gets_alone(codec: Codec) -> None:
     chunk: list[Record] = [text.encode() for text in TEXTS]
     chunk += [Decoded({"x": "3", "name": "csv"}), Decoded({"x": "-3"}), problem(413, "too long")]
 
-    together = validate_records(schema, chunk, 10)
-    one_by_one = [validate_records(schema, [record], 10 + index)[0] for index, record in enumerate(chunk)]
+    together = codec.decode_records(chunk, 10)
+    one_by_one = [codec.decode_records([record], 10 + index)[0] for index, record in enumerate(chunk)]
 
     assert together == one_by_one
     assert len(together) == len(chunk)
-    assert any(isinstance(slot, bytes) for slot in together)
-    assert b'"loc":["instances",17,"x"]' in b"".join(slot for slot in together if isinstance(slot, bytes))
+    found = [slot for slot in together if isinstance(slot, Problem)]
+    assert found
+    assert b'"loc":["instances",17,"x"]' in b"".join(map(problems.encode, found))
 
 
 @pytest.mark.parametrize(
@@ -156,8 +155,9 @@ def test_a_batch_of_bare_instances_is_answered_as_the_general_path_answers_it(
     runtime.start()
     source = SqsEvent(runtime, EventSettings(S3Prefix("unused", ""), batch_size=int(batch_size)))
     batch = SqsBatch.of(sqs_batch([{"x": 1.5, "name": name} for name in names], queue=queue, groups=groups))
-    positions, instances = bare_instances(runtime.schema, batch)
-    assert instances is not None and len(positions) == len(names)
+    positions, instances = bare_instances(runtime.codec, batch)
+    assert len(positions) == len(names)
+    assert not any(isinstance(instance, Problem) for instance in instances)
 
     fast = source.answer_instances(batch, instances, LambdaContext.aws_request_id)
     general = source.answer_messages(batch, LambdaContext())

@@ -7,7 +7,7 @@ from itertools import chain
 import pytest
 
 from predictor.aws_lambda._batches import rebatch
-from predictor.aws_lambda._file_records import csv_rows, line_lists
+from predictor.codec._records import csv_rows, line_lists
 
 TOO_LONG = "too long"
 
@@ -79,7 +79,7 @@ def test_a_quote_inside_an_unquoted_field_is_only_a_character() -> None:
     ],
 )
 def test_quote_state_follows_the_csv_rules(line: bytes, quoted: bool, still_open: bool) -> None:
-    from predictor.aws_lambda._file_records import _open_quote_after
+    from predictor.codec._records import _open_quote_after
 
     assert _open_quote_after(line, quoted) is still_open
 

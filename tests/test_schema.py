@@ -1,4 +1,4 @@
-"""The shared envelopes in-process: counting, error size, locations and non-finite numbers."""
+"""The codec's JSON rules in-process: counting, error size, locations and non-finite numbers."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import pytest
 from pydantic import BaseModel, ConfigDict, Field
 
 from predictor import Limits, problems
+from predictor.codec._json import MAX_LISTED_ERRORS, JsonInstances
 from predictor.contract import ContractError
 from predictor.problems import ProblemError, json_pointer
-from predictor.schema import MAX_LISTED_ERRORS, Schema
+from predictor.schema import Schema
 
 
 class Item(BaseModel):
@@ -64,12 +65,12 @@ class Wrapper(BaseModel):
 LIMITS = Limits(max_body_bytes=10_000, max_instances=5)
 
 
-def schema(**options: Any) -> Schema:
+def schema(**options: Any) -> JsonInstances:
     """Built inside each test, so the test exercises the building too."""
-    return Schema(Item, Out, LIMITS, **options)
+    return JsonInstances(Item, Out, LIMITS, **options)
 
 
-def refused(body: str | bytes, built: Schema | None = None) -> dict[str, Any]:
+def refused(body: str | bytes, built: JsonInstances | None = None) -> dict[str, Any]:
     with pytest.raises(ProblemError) as raised:
         (built or schema()).parse_json(body)
     return raised.value.problem.model_dump(exclude_none=True)
@@ -122,7 +123,7 @@ LONG = " " * 40
     "body", [f'{{"instances": 3}}{LONG}', f'"text"{LONG}', f"[1,2]{LONG}", f'{{"instances": "x"}}{LONG}']
 )
 def test_an_envelope_that_cannot_be_counted_is_left_to_validation(body: str) -> None:
-    built = Schema(Item, Out, Limits(max_instances=1))
+    built = JsonInstances(Item, Out, Limits(max_instances=1))
 
     assert refused(body, built)["status"] == 422
 
@@ -135,7 +136,7 @@ def test_an_unparsable_long_body_is_a_400_not_a_count() -> None:
 
 
 def test_field_errors_beyond_the_cap_are_counted_not_listed() -> None:
-    built = Schema(Item, Out, Limits(max_instances=1000))
+    built = JsonInstances(Item, Out, Limits(max_instances=1000))
 
     problem = refused(envelope(51, {}), built)
 
@@ -204,14 +205,14 @@ def test_non_finite_predictions_break_the_contract_on_both_encoders(value: float
 
 
 def test_non_finite_predictions_are_caught_whichever_way_the_model_writes_them() -> None:
-    built = Schema(Item, Loose, LIMITS)
+    built = JsonInstances(Item, Loose, LIMITS)
 
     with pytest.raises(ContractError, match="at score;"):
         built.encode([Loose(score=float("nan"))])
     with pytest.raises(ContractError, match="at score;"):
         built.encode([Loose(score=float("-inf"))])
     with pytest.raises(ContractError, match=r"at loose\.score;"):
-        Schema(Item, Wrapper, LIMITS).encode([Wrapper(loose=Loose(score=float("inf")))])
+        JsonInstances(Item, Wrapper, LIMITS).encode([Wrapper(loose=Loose(score=float("inf")))])
 
 
 def test_a_predictor_that_allows_inf_nan_gets_them() -> None:
@@ -234,7 +235,7 @@ def test_non_finite_input_is_refused_unless_allowed() -> None:
 
 
 def test_exactly_the_cap_of_field_errors_is_listed_without_a_note() -> None:
-    built = Schema(Item, Out, Limits(max_instances=1000))
+    built = JsonInstances(Item, Out, Limits(max_instances=1000))
 
     problem = refused(envelope(50, {}), built)
 
@@ -243,7 +244,7 @@ def test_exactly_the_cap_of_field_errors_is_listed_without_a_note() -> None:
 
 
 def test_non_finite_numbers_in_nested_models_are_located() -> None:
-    built = Schema(Nested, Out, LIMITS)
+    built = JsonInstances(Nested, Out, LIMITS)
     body = '{"instances": [{"points": [{"x": 1}]}, {"points": [{"x": 1}, {"x": NaN}, {"x": 1e400}]}]}'
 
     with pytest.raises(ProblemError) as raised:
@@ -267,13 +268,13 @@ def test_non_finite_numbers_in_nested_models_are_located() -> None:
     ],
 )
 def test_non_finite_numbers_behind_annotated_constraints_are_located(instance: str, where: list[Any]) -> None:
-    problem = refused(f'{{"instances": [{instance}]}}', Schema(Annotated_, Out, LIMITS))
+    problem = refused(f'{{"instances": [{instance}]}}', JsonInstances(Annotated_, Out, LIMITS))
 
     assert [(e["loc"], e["type"]) for e in problem["errors"]] == [(where, "finite_number")]
 
 
 def test_nested_non_finite_numbers_pass_when_allowed() -> None:
-    built = Schema(Nested, Out, LIMITS, allow_inf_nan=True)
+    built = JsonInstances(Nested, Out, LIMITS, allow_inf_nan=True)
 
     [instance] = built.parse_json('{"instances": [{"points": [{"x": NaN}]}]}')
 
@@ -281,7 +282,7 @@ def test_nested_non_finite_numbers_pass_when_allowed() -> None:
 
 
 def test_dump_gives_json_types_as_encode_does() -> None:
-    built = Schema(Item, Stamped, LIMITS)
+    built = JsonInstances(Item, Stamped, LIMITS)
     predictions = [Stamped(at=datetime(2026, 1, 2, tzinfo=UTC), tags={"a"})]
 
     assert built.dump(predictions) == {"predictions": [{"at": "2026-01-02T00:00:00Z", "tags": ["a"]}]}
@@ -289,7 +290,7 @@ def test_dump_gives_json_types_as_encode_does() -> None:
 
 
 def test_the_published_envelopes_describe_themselves() -> None:
-    built = schema()
+    built = Schema(Item, Out)
 
     instances = built.request_model.model_json_schema()["properties"]["instances"]
     predictions = built.response_model.model_json_schema()["properties"]["predictions"]
@@ -308,8 +309,8 @@ def test_an_empty_instances_list_is_refused() -> None:
 
 
 def test_the_example_request_holds_the_first_example_only() -> None:
-    assert Schema(Example, Out, LIMITS).example_request() == {"instances": [{"x": 1, "name": "a"}]}
-    assert schema().example_request() is None
+    assert Schema(Example, Out).example_request() == {"instances": [{"x": 1, "name": "a"}]}
+    assert Schema(Item, Out).example_request() is None
 
 
 def test_a_non_finite_prediction_names_where_it_is() -> None:
@@ -335,7 +336,7 @@ class Scores(BaseModel):
 
 
 def test_a_non_finite_prediction_inside_a_field_is_named_by_its_path() -> None:
-    built = Schema(Item, Scores, LIMITS)
+    built = JsonInstances(Item, Scores, LIMITS)
 
     with pytest.raises(ContractError, match=r"prediction 1 holds a non-finite number at by_label\.b;"):
         built.encode([Scores(by_label={"a": 1.0}), Scores(by_label={"a": 1.0, "b": float("inf")})])
@@ -379,7 +380,7 @@ def test_a_non_finite_record_is_refused_unless_allowed(text: str) -> None:
 
 
 def test_nested_non_finite_records_are_located_at_their_index() -> None:
-    built = Schema(Nested, Out, LIMITS)
+    built = JsonInstances(Nested, Out, LIMITS)
     text = '{"points": [{"x": 1}, {"x": NaN}]}'
 
     problem = record_problem(lambda: built.parse_instance_json(text, 9))
@@ -423,7 +424,8 @@ def test_rows_convert_validate_count_and_refuse_non_finite_cells() -> None:
 
     problem = record_problem(lambda: built.parse_rows([{"x": "1", "name": "a"}, {"x": "nan", "name": "b"}]))
     too_many = record_problem(lambda: built.parse_rows([{"x": "1", "name": "a"}] * 6))
-    nested = record_problem(lambda: Schema(Nested, Out, LIMITS).parse_rows([{"points": [{"x": "inf"}]}]))
+    nested_rules = JsonInstances(Nested, Out, LIMITS)
+    nested = record_problem(lambda: nested_rules.parse_rows([{"points": [{"x": "inf"}]}]))
 
     assert [error["loc"] for error in problem["errors"]] == [["instances", 1, "x"]]
     assert too_many["status"] == 413
@@ -458,7 +460,7 @@ def test_the_size_check_allows_the_limit_and_says_at_least_while_streaming() -> 
 
 
 def test_records_validated_together_refuse_nested_non_finite_numbers() -> None:
-    built = Schema(Nested, Out, LIMITS)
+    built = JsonInstances(Nested, Out, LIMITS)
 
     together = built.parse_instances_json(['{"points": [{"x": 1}]}', '{"points": [{"x": 2}]}'])
 

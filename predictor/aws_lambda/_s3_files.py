@@ -6,20 +6,19 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from typing import Any, cast
+from typing import Any
 
 from predictor import problems
 from predictor._aws_clients import client
 from predictor._log import logger
 from predictor.aws_lambda._batches import rebatch, run_chunk
-from predictor.aws_lambda._file_records import BadObject, Decoded, Record, file_format, records
 from predictor.aws_lambda._s3_output import MultipartOutput, put_json
 from predictor.aws_lambda._s3_stream import Stream
 from predictor.aws_lambda._settings import OUTPUT_URI_HINT, EventSettings, S3Prefix
 from predictor.aws_lambda._source import remaining_seconds, request_id
-from predictor.problems import Problem, ProblemError
+from predictor.codec import BadObject, Record, file_format
+from predictor.problems import Problem
 from predictor.runtime import Runtime
-from predictor.schema import Schema
 
 # Kept back from the invocation's remaining time to abort the upload and report.
 RESERVE_S = 2.0
@@ -91,7 +90,7 @@ class S3Files:
         output = MultipartOutput(s3, out.bucket, f"{out.prefix}{key}.out", "application/x-ndjson")
         try:
             counts = self._predict(
-                records(form, stream.chunks(), self.runtime.schema),
+                self.runtime.codec.records(form, stream.chunks()),
                 output,
                 lambda records: clock.check(records, stream.read, size),
                 request_id(context),
@@ -134,52 +133,22 @@ class S3Files:
 
     def _answer_chunk(self, chunk: list[Record], first: int, rid: str) -> tuple[bytes, int]:
         """The output lines of a chunk of records (1:1, in order) and how many are predictions."""
-        slots = validate_records(self.runtime.schema, chunk, first)
+        slots = [
+            problem_line(slot) if isinstance(slot, Problem) else slot
+            for slot in self.runtime.codec.decode_records(chunk, first)
+        ]
         valid = [slot for slot in slots if not isinstance(slot, bytes)]
         answers: list[Any] | Problem = run_chunk(self.runtime, valid, rid) if valid else []
         if isinstance(answers, Problem):
             shared = problem_line(answers)
             return b"".join(shared if not isinstance(slot, bytes) else slot for slot in slots), 0
-        texts = self.runtime.schema.encode_predictions(answers)
+        texts = self.runtime.codec.encode_each(answers)
         encoded = [b'{"prediction":' + text + b"}\n" for text in texts]
         if len(encoded) == len(slots):
             return b"".join(encoded), len(encoded)
         predictions = iter(encoded)
         lines = [slot if isinstance(slot, bytes) else next(predictions) for slot in slots]
         return b"".join(lines), len(encoded)
-
-
-def validate_records(schema: Schema, chunk: list[Record], first: int) -> list[Any]:
-    """Per record, its validated instance or its problem line. The JSON texts of a chunk are
-    validated in one call; if any fails, each is validated alone so each problem is its own."""
-    # The usual JSON Lines chunk holds only valid JSON texts: one call settles it.
-    # (Should another kind of record hide among them, it fails the call like an invalid text.)
-    all_texts = bool(chunk) and type(chunk[0]) is bytes
-    if all_texts and (validated := schema.parse_instances_json(cast(list[bytes], chunk))) is not None:
-        return validated
-    texts = [record for record in chunk if isinstance(record, bytes)]
-    if all_texts and len(texts) == len(chunk):
-        validated = None  # just tried, and one of them failed
-    else:
-        validated = schema.parse_instances_json(texts) if texts else None
-    if validated is not None and len(validated) == len(chunk):
-        return validated
-    together = iter(validated) if validated is not None else None
-    slots: list[Any] = []
-    for index, record in enumerate(chunk, first):
-        try:
-            if isinstance(record, bytes):
-                if together is None:
-                    slots.append(schema.parse_instance_json(record, index))
-                else:
-                    slots.append(next(together))
-            elif isinstance(record, Decoded):
-                slots.append(schema.parse_instance(record.value, index, from_text=record.from_text))
-            else:
-                raise ProblemError(record)
-        except ProblemError as exc:
-            slots.append(problem_line(exc.problem))
-    return slots
 
 
 def problem_line(problem: Problem) -> bytes:

@@ -1,4 +1,4 @@
-"""SQS message bodies sorted and validated: the bare instances of a whole batch in one pydantic call.
+"""SQS message bodies sorted and validated by the codec: the bare instances of a whole batch at once.
 
 Records are read as the raw dicts Lambda passes: Powertools' `SQSRecord` wrapper costs more per
 record than validating the record does, and a batch holds up to 10,000 of them.
@@ -6,7 +6,6 @@ record than validating the record does, and a batch holds up to 10,000 of them.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,8 +15,11 @@ from predictor import problems
 from predictor.aws_lambda._notifications import is_s3_notification, is_s3_test_event
 from predictor.aws_lambda._replies import Reply
 from predictor.aws_lambda._source import MalformedEvent
+from predictor.codec import Codec
 from predictor.problems import Problem, ProblemError
-from predictor.schema import Schema
+
+# Per body that can only be a bare instance: its position, and its instance or its problem.
+Known = tuple[list[int], list[Any]]
 
 BODY_HINT = 'send {"instances": [...]} or one instance as the message body'
 RECORD_HINT = "write each record as SQS does (`sam local generate-event sqs receive-message` prints one)"
@@ -104,25 +106,31 @@ def _wrong_field(record: dict[str, Any]) -> str | None:
     return None
 
 
-def bare_instances(schema: Schema, batch: SqsBatch) -> tuple[list[int], list[Any] | None]:
-    """The positions of the bodies that can only be bare instances, and those instances validated
-    in one call (None if any of them fails)."""
+def bare_instances(codec: Codec, batch: SqsBatch) -> Known:
+    """The positions of the bodies that can only be bare instances, and per body its validated
+    instance or its problem (the codec validates them all in one call while they all pass)."""
     records = batch.records
     bare = [index for index, record in enumerate(records) if _only_an_instance(record["body"])]
-    valid = schema.parse_instances_json([records[index]["body"] for index in bare]) if bare else None
-    return bare, valid
+    found = codec.decode_records([records[index]["body"] for index in bare]) if bare else []
+    return bare, found
 
 
-def sort_messages(
-    schema: Schema, batch: SqsBatch, known: tuple[list[int], list[Any] | None] | None = None
-) -> list[Message | Notification]:
+def all_valid(known: Known) -> bool:
+    return not any(isinstance(found, Problem) for found in known[1])
+
+
+def sort_messages(codec: Codec, batch: SqsBatch, known: Known | None = None) -> list[Message | Notification]:
     """Every message but S3's test events, in order: validated, or an S3 notification to run.
 
     Bodies that can only be bare instances are validated together (`known`: what `bare_instances`
-    found, if it already ran); if any of them fails, each is validated alone, so every problem
-    is the one the message would get on its own."""
-    bare, valid = known if known is not None else bare_instances(schema, batch)
-    together = dict(zip(bare, valid, strict=True)) if valid is not None else {}
+    found, if it already ran); one that fails is read alone, so every problem is the one the
+    message would get on its own."""
+    bare, found = known if known is not None else bare_instances(codec, batch)
+    together = {
+        index: instance
+        for index, instance in zip(bare, found, strict=True)
+        if not isinstance(instance, Problem)
+    }
     sorted_: list[Message | Notification] = []
     for index, record in enumerate(batch.records):
         message_id = record["messageId"]
@@ -130,21 +138,21 @@ def sort_messages(
         if instance is not _NONE:
             sorted_.append(Message(message_id, batch.groups[message_id], [instance]))
             continue
-        found = read_body(schema, message_id, batch.groups[message_id], record["body"])
-        if found is not None:
-            sorted_.append(found)
+        read = read_body(codec, message_id, batch.groups[message_id], record["body"])
+        if read is not None:
+            sorted_.append(read)
     return sorted_
 
 
 def read_body(
-    schema: Schema, message_id: str, group_id: str | None, text: str
+    codec: Codec, message_id: str, group_id: str | None, text: str
 ) -> Message | Notification | None:
     """One body on its own: a validated message, a notification, or None for S3's test event."""
     message = Message(message_id, group_id)
     try:
-        body = json.loads(text)
-    except ValueError as exc:
-        message.problem = problems.problem(400, f"The message body is not valid JSON ({exc}); {BODY_HINT}")
+        body = codec.load_json(text, "The message body", BODY_HINT)
+    except ProblemError as exc:
+        message.problem = exc.problem
         return message
     if is_s3_test_event(body):
         return None
@@ -152,9 +160,9 @@ def read_body(
         return Notification(message_id, body)
     try:
         if isinstance(body, dict) and "instances" in body:
-            message.instances = schema.parse_object(body)
+            message.instances = codec.decode_envelope(body)
         else:
-            message.instances = [schema.parse_instance_json(text, 0)]
+            message.instances = [codec.decode_instance(text, 0)]
     except ProblemError as exc:
         message.problem = exc.problem
     return message

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from predictor._log import logger
-from predictor.aws_lambda._file_records import BadObject
 from predictor.aws_lambda._s3_files import NotConfigured, S3Files
 from predictor.aws_lambda._settings import EventSettings
+from predictor.codec import BadObject
 from predictor.runtime import Runtime
 
 ResultCode = Literal["Succeeded", "TemporaryFailure", "PermanentFailure"]

@@ -24,9 +24,11 @@ from predictor.aws_lambda._source import request_id
 from predictor.aws_lambda._sqs_messages import (
     PREDICTIONS_REPLY,
     PROBLEM_REPLY,
+    Known,
     Message,
     Notification,
     SqsBatch,
+    all_valid,
     bare_instances,
     reply,
     sort_messages,
@@ -65,9 +67,9 @@ class SqsEvent:
 
     def answer(self, batch: SqsBatch, context: Any) -> tuple[list[Reply], set[str]]:
         """The replies to send, and the ids of messages to report failed (S3 files run here)."""
-        known = bare_instances(self.runtime.schema, batch)
+        known = bare_instances(self.runtime.codec, batch)
         positions, instances = known
-        if instances is not None and len(positions) == len(batch.records):
+        if len(positions) == len(batch.records) and all_valid(known):
             return self.answer_instances(batch, instances, request_id(context))
         return self.answer_messages(batch, context, known)
 
@@ -101,12 +103,12 @@ class SqsEvent:
         return replies, failed
 
     def answer_messages(
-        self, batch: SqsBatch, context: Any, known: tuple[list[int], list[Any] | None] | None = None
+        self, batch: SqsBatch, context: Any, known: Known | None = None
     ) -> tuple[list[Reply], set[str]]:
         """Any batch: envelopes, bare instances, invalid bodies and S3 notifications, in order."""
         failed: set[str] = set()
         messages: list[Message] = []
-        for found in sort_messages(self.runtime.schema, batch, known):
+        for found in sort_messages(self.runtime.codec, batch, known):
             if isinstance(found, Message):
                 messages.append(found)
                 continue
@@ -166,7 +168,7 @@ class SqsEvent:
 
     def _encode(self, predictions: list[Any], rid: str) -> list[bytes]:
         try:
-            return self.runtime.schema.encode_predictions(predictions)
+            return self.runtime.codec.encode_each(predictions)
         except ContractError as exc:
             # A non-finite prediction cannot be written as JSON: retry rather than answer null.
             logger().exception("predictor broke its contract on a chunk", extra={"request_id": rid})

@@ -128,10 +128,10 @@ def _request_id(request: Request) -> str:
 
 
 def _predict_openapi(runtime: Runtime) -> dict[str, Any]:
-    request_name = runtime.schema.request_model.__name__
-    response_name = runtime.schema.response_model.__name__
+    request_name = runtime.codec.schema.request_model.__name__
+    response_name = runtime.codec.schema.response_model.__name__
     media: dict[str, Any] = {"schema": {"$ref": _ref(request_name)}}
-    example = runtime.schema.example_request()
+    example = runtime.codec.schema.example_request()
     if example is not None:
         media["example"] = example
     problem_ref = {PROBLEM_JSON: {"schema": {"$ref": _ref("Problem")}}}
@@ -168,7 +168,7 @@ def _openapi(app: FastAPI, runtime: Runtime) -> dict[str, Any]:
         )
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         template = "#/components/schemas/{model}"
-        for model in (runtime.schema.request_model, runtime.schema.response_model, Problem):
+        for model in (runtime.codec.schema.request_model, runtime.codec.schema.response_model, Problem):
             model_schema = model.model_json_schema(ref_template=template)
             components.update(model_schema.pop("$defs", {}))
             components[model.__name__] = model_schema

@@ -16,8 +16,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from predictor import problems
 from predictor._log import logger
+from predictor.codec import Codec
 from predictor.problems import PROBLEM_JSON, ProblemError
-from predictor.schema import Schema
 
 #: Set in the scope when this middleware has answered, so the app does not log the
 #: disconnect its body read then sees as the client's doing.
@@ -25,9 +25,9 @@ ANSWERED = "predictor.body_limit.answered"
 
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, schema: Schema, *, body_timeout_s: float) -> None:
+    def __init__(self, app: ASGIApp, codec: Codec, *, body_timeout_s: float) -> None:
         self.app = app
-        self.schema = schema
+        self.codec = codec
         self.body_timeout_s = body_timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -37,7 +37,7 @@ class BodyLimit:
         declared = _content_length(scope)
         if declared is not None:
             try:
-                self.schema.check_size(declared)
+                self.codec.check_size(declared)
             except ProblemError as exc:
                 await _refuse(send, exc.problem, scope)
                 return
@@ -68,7 +68,7 @@ class _Guarded:
         if message["type"] == "http.request":
             self.received += len(message.get("body", b""))
             try:
-                self.limit.schema.check_size(self.received, at_least=True)
+                self.limit.codec.check_size(self.received, at_least=True)
             except ProblemError as exc:
                 return await self._answer(exc.problem)
         return message

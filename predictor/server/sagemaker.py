@@ -16,11 +16,10 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from predictor import problems
+from predictor.codec import JSON
 from predictor.problems import PROBLEM_JSON, Problem, ProblemError
-from predictor.runtime import JSON, Runtime
+from predictor.runtime import Runtime
 from predictor.server.batcher import Batcher
-from predictor.server.decoders import decode
-from predictor.server.encoders import Encoders
 from predictor.server.request_context import context_from_scope
 
 Scope = MutableMapping[str, Any]
@@ -39,12 +38,11 @@ class SageMakerRoutes:
         self.runtime = runtime
         self.app = app
         self.batcher = batcher
-        self.encoders = Encoders(runtime.schema)
         self.execution_parameters = json.dumps(
             {
                 "MaxConcurrentTransforms": workers,
                 "BatchStrategy": "MULTI_RECORD",
-                "MaxPayloadInMB": math.ceil(runtime.schema.limits.max_body_bytes / 1024 / 1024),
+                "MaxPayloadInMB": math.ceil(runtime.codec.limits.max_body_bytes / 1024 / 1024),
             }
         ).encode()
 
@@ -85,17 +83,16 @@ class SageMakerRoutes:
         try:
             if not runtime.ready:
                 raise ProblemError(problems.not_ready(runtime.failure))
-            answer_type = self.encoders.choose(_text(headers.get(b"accept")))
+            codec = runtime.codec
+            answer_type = codec.choose(_text(headers.get(b"accept")))
             body = await _read_body(receive)
             if body is None:
                 return  # the client left; nobody to answer
-            content_type = _text(headers.get(b"content-type")) or JSON
-            media_type = content_type.partition(";")[0].strip().lower()
-            instances = decode(runtime, body, media_type)
+            instances = codec.decode(body, _text(headers.get(b"content-type")) or JSON, tables=True)
             context = context_from_scope(scope, request_id) if runtime.wants_context else None
             predictions = await self.batcher.predict(instances, context, request_id)
             answer_headers = context.answer_headers() if context else {}
-            answer = self.encoders.encode(answer_type, predictions)
+            answer = codec.encode(predictions, answer_type)
             await _send(send, 200, answer_type, answer, answer_headers)
         except Exception as exc:
             await _problem(send, runtime.problem_for(exc, request_id))

@@ -26,7 +26,7 @@ from predictor.server.settings import ServerSettings, ServeSettings
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
 
-    from predictor.schema import Schema
+    from predictor.codec import Codec
 
 __all__ = ["ServeSettings", "build_app", "guarded", "serve", "uvicorn_options"]
 
@@ -99,17 +99,17 @@ def build_app(settings: ServeSettings) -> Any:
     # timeout bounds both. The app's lifespan runs teardown once connections have drained.
     batcher = Batcher(runtime, settings.batch, timeout_s=settings.timeout_s)
     routes = SageMakerRoutes(runtime, create_app(runtime, batcher), batcher, workers=settings.workers)
-    app = guarded(routes, runtime.schema, settings.server)
+    app = guarded(routes, runtime.codec, settings.server)
     # This process only serves: keep what startup made out of the cyclic collector's walks.
     gc.freeze()
     return app
 
 
-def guarded(app: ASGIApp, schema: Schema, settings: ServerSettings) -> ASGIApp:
+def guarded(app: ASGIApp, codec: Codec, settings: ServerSettings) -> ASGIApp:
     """`app` behind the body limits: the ASGI app to hand uvicorn."""
     from predictor.server.body_limit import BodyLimit
 
-    return BodyLimit(app, schema, body_timeout_s=settings.body_timeout_s)
+    return BodyLimit(app, codec, body_timeout_s=settings.body_timeout_s)
 
 
 def uvicorn_options(settings: ServerSettings) -> dict[str, Any]:

@@ -1,7 +1,9 @@
-"""The records of an input file, read as a stream of chunks: JSON Lines, CSV or one envelope.
+"""Records one by one, with their positions: an input file read as a stream of chunks (JSON
+Lines, CSV or one envelope), then each record validated on its own.
 
-Each record comes out as JSON text to validate (`bytes`), a decoded value to validate
-(`Decoded`), or the problem that already answers it (a line too long, not UTF-8, not a row).
+Each record comes out of a file as JSON text to validate (`bytes`), a decoded value to validate
+(`Decoded`), or the problem that already answers it (a line too long, not UTF-8, not a row);
+`validate_records` turns each into its instance or its problem.
 """
 
 from __future__ import annotations
@@ -12,11 +14,11 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain, islice
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from predictor import problems
+from predictor.codec._json import JsonInstances
 from predictor.problems import Problem, ProblemError
-from predictor.schema import Schema
 
 FORMS = (
     "JSON Lines (.jsonl or .ndjson, one instance per line), CSV (.csv, a header row naming the "
@@ -47,7 +49,7 @@ def file_format(key: str) -> str:
     raise BadObject(f"{key!r} is not a supported input; name it for its form: {FORMS}")
 
 
-def records(form: str, chunks: Iterable[bytes], schema: Schema) -> Iterator[list[Record]]:
+def records(form: str, chunks: Iterable[bytes], schema: JsonInstances) -> Iterator[list[Record]]:
     """The file's records, in lists of any length (for JSON Lines, one list per chunk read)."""
     max_bytes = schema.limits.max_body_bytes
     if form == "jsonl":
@@ -189,7 +191,7 @@ def _row(text: str) -> list[str]:
     return next(csv.reader([text], strict=True))
 
 
-def envelope_records(chunks: Iterable[bytes], schema: Schema) -> Iterator[Record]:
+def envelope_records(chunks: Iterable[bytes], schema: JsonInstances) -> Iterator[Record]:
     """The instances of one request envelope; one problem if the file is not an envelope."""
     body = bytearray()
     for chunk in chunks:
@@ -215,3 +217,40 @@ def envelope_records(chunks: Iterable[bytes], schema: Schema) -> Iterator[Record
         yield exc.problem
     else:  # pragma: no cover - a valid envelope always has a non-empty instances list
         raise AssertionError("unreachable")
+
+
+_TEXTS = (bytes, str)
+
+
+def validate_records(schema: JsonInstances, chunk: list[Any], first: int) -> list[Any]:
+    """Per record, its validated instance or its Problem, located at its position from `first`.
+    The JSON texts of a chunk are validated in one call; if any fails, each is validated alone so
+    each problem is its own."""
+    # The usual JSON Lines chunk holds only valid JSON texts: one call settles it.
+    # (Should another kind of record hide among them, it fails the call like an invalid text.)
+    all_texts = bool(chunk) and type(chunk[0]) in _TEXTS
+    if all_texts and (validated := schema.parse_instances_json(chunk)) is not None:
+        return validated
+    texts = [record for record in chunk if isinstance(record, _TEXTS)]
+    if all_texts and len(texts) == len(chunk):
+        validated = None  # just tried, and one of them failed
+    else:
+        validated = schema.parse_instances_json(texts) if texts else None
+    if validated is not None and len(validated) == len(chunk):
+        return validated
+    together = iter(validated) if validated is not None else None
+    slots: list[Any] = []
+    for index, record in enumerate(chunk, first):
+        try:
+            if isinstance(record, _TEXTS):
+                if together is None:
+                    slots.append(schema.parse_instance_json(record, index))
+                else:
+                    slots.append(next(together))
+            elif isinstance(record, Decoded):
+                slots.append(schema.parse_instance(record.value, index, from_text=record.from_text))
+            else:
+                slots.append(record)
+        except ProblemError as exc:
+            slots.append(exc.problem)
+    return slots

@@ -1,7 +1,7 @@
 """Request bodies other than the JSON envelope: CSV, JSON Lines and npy, one instance per row.
 
-Every decoder turns the body into plain rows and hands them to the shared schema, so
-each format is validated, limited and located (`["instances", row, field]`) the same way.
+Every decoder turns the body into plain rows and hands them to the JSON rules, so each
+format is validated, limited and located (`["instances", row, field]`) the same way.
 """
 
 from __future__ import annotations
@@ -12,52 +12,50 @@ import json
 from typing import Any
 
 from predictor import problems
+from predictor.codec._json import JsonInstances
 from predictor.problems import ProblemError
-from predictor.runtime import JSON, Runtime
 
 CSV, JSON_LINES, NPY = "text/csv", "application/jsonlines", "application/x-npy"
 # Spellings clients send for JSON Lines.
 JSON_LINES_ALIASES = frozenset(
     {JSON_LINES, "application/jsonl", "application/x-jsonlines", "application/x-ndjson"}
 )
-DECODED = (CSV, JSON_LINES, NPY)
+TABLES = (CSV, JSON_LINES, NPY)
 
 
-def decode(runtime: Runtime, body: bytes, media_type: str) -> list[Any]:
-    """Validated instances from a body of `media_type` (already lower-case, without parameters)."""
-    schema = runtime.schema
-    if media_type == JSON or media_type.endswith("+json"):
-        return schema.parse_json(body)
-    if runtime.is_raw(media_type):
-        return runtime.decode_raw(body, media_type)
-    decoder = _DECODERS.get(media_type) or (_json_lines if media_type in JSON_LINES_ALIASES else None)
-    if decoder is None:
-        raise ProblemError(problems.problem(415, runtime.unsupported(media_type, DECODED)))
-    schema.check_size(len(body))
-    rows = decoder(runtime, body)
+def is_table(media_type: str) -> bool:
+    """Whether `media_type` (lower-case, without parameters) is one instance per row."""
+    return media_type in _DECODERS or media_type in JSON_LINES_ALIASES
+
+
+def decode_table(json_instances: JsonInstances, body: bytes, media_type: str) -> list[Any]:
+    """Validated instances from a body of a row-per-instance `media_type` (`is_table`)."""
+    decoder = _DECODERS.get(media_type) or _json_lines
+    json_instances.check_size(len(body))
+    rows = decoder(json_instances, body)
     if not rows:
         raise _bad(f"The {media_type} body holds no instances; send at least one row")
     if decoder is _json_lines:
-        return schema.parse_object({"instances": rows})
+        return json_instances.parse_object({"instances": rows})
     # CSV cells are text and npy cells floats: they convert as the field types allow.
-    return schema.parse_rows(rows)
+    return json_instances.parse_rows(rows)
 
 
-def field_names(runtime: Runtime) -> list[str]:
-    return list(runtime.schema.input_model.model_fields)
+def field_names(json_instances: JsonInstances) -> list[str]:
+    return list(json_instances.input_model.model_fields)
 
 
-def _row_builder(runtime: Runtime) -> tuple[list[str], bool]:
+def _row_builder(json_instances: JsonInstances) -> tuple[list[str], bool]:
     """The input fields, and whether a row is the value of the model's single list field."""
-    names = field_names(runtime)
+    names = field_names(json_instances)
     if len(names) == 1:
-        annotation = runtime.schema.input_model.model_fields[names[0]].annotation
+        annotation = json_instances.input_model.model_fields[names[0]].annotation
         return names, getattr(annotation, "__origin__", annotation) in (list, tuple)
     return names, False
 
 
-def _rows_to_instances(runtime: Runtime, rows: list[list[Any]], kind: str) -> list[Any]:
-    names, whole_row = _row_builder(runtime)
+def _rows_to_instances(json_instances: JsonInstances, rows: list[list[Any]], kind: str) -> list[Any]:
+    names, whole_row = _row_builder(json_instances)
     if whole_row:
         return [{names[0]: row} for row in rows]
     _check_widths(rows, names, kind, first=1)
@@ -73,7 +71,7 @@ def _check_widths(rows: list[list[Any]], names: list[str], kind: str, first: int
             )
 
 
-def _csv(runtime: Runtime, body: bytes) -> list[Any]:
+def _csv(json_instances: JsonInstances, body: bytes) -> list[Any]:
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -82,16 +80,16 @@ def _csv(runtime: Runtime, body: bytes) -> list[Any]:
         rows = [row for row in csv.reader(io.StringIO(text)) if row]
     except csv.Error as exc:
         raise _bad(f"The CSV body does not parse: {exc}") from None
-    names = field_names(runtime)
+    names = field_names(json_instances)
     header = [cell.strip() for cell in rows[0]] if rows else []
     if len(header) == len(names) and set(header) == set(names):
         # A header row names the columns, in any order; row numbers count it.
         _check_widths(rows[1:], names, "CSV", first=2)
         return [dict(zip(header, row, strict=True)) for row in rows[1:]]
-    return _rows_to_instances(runtime, rows, "CSV")
+    return _rows_to_instances(json_instances, rows, "CSV")
 
 
-def _json_lines(runtime: Runtime, body: bytes) -> list[Any]:
+def _json_lines(json_instances: JsonInstances, body: bytes) -> list[Any]:
     rows = []
     for number, line in enumerate(body.splitlines(), start=1):
         if not line.strip():
@@ -105,7 +103,7 @@ def _json_lines(runtime: Runtime, body: bytes) -> list[Any]:
     return rows
 
 
-def _npy(runtime: Runtime, body: bytes) -> list[Any]:
+def _npy(json_instances: JsonInstances, body: bytes) -> list[Any]:
     import numpy as np
 
     try:
@@ -115,7 +113,7 @@ def _npy(runtime: Runtime, body: bytes) -> list[Any]:
     if not isinstance(array, np.ndarray) or array.ndim != 2:
         shape = getattr(array, "shape", None)
         raise _bad(f"The npy array has shape {shape}; send a 2-D array, one row per instance")
-    return _rows_to_instances(runtime, array.tolist(), "npy")
+    return _rows_to_instances(json_instances, array.tolist(), "npy")
 
 
 def _bad(detail: str) -> ProblemError:

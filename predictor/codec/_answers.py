@@ -1,6 +1,6 @@
 """Answer bodies by `Accept`: the JSON envelope, JSON Lines, or CSV for scalar outputs.
 
-Every answer leaves through `Encoders.encode`, which first encodes the JSON envelope: that is
+Every answer leaves through `Answers.encode`, which first encodes the JSON envelope: that is
 where a non-finite prediction is refused (ContractError, a 500 with a request id), so no answer
 type can write one as `null` or `nan`. The envelope is the JSON answer itself, so the check
 costs that answer nothing.
@@ -18,26 +18,25 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter
 
 from predictor import problems
+from predictor.codec._json import JsonInstances
 from predictor.problems import ProblemError
-from predictor.runtime import JSON
-from predictor.schema import Schema
 
-CSV, JSON_LINES = "text/csv", "application/jsonlines"
+JSON, CSV, JSON_LINES = "application/json", "text/csv", "application/jsonlines"
 SCALARS = (int, float, str, bool)
 
 # An answer type's encoder: the predictions and their JSON envelope (already checked) to a body.
 Encode = Callable[[list[Any], bytes], bytes]
 
 
-class Encoders:
+class Answers:
     """The answer types one output model can take, chosen per request by its Accept header."""
 
-    def __init__(self, schema: Schema) -> None:
-        self._adapter = TypeAdapter(list[schema.output_model])  # type: ignore[name-defined]
-        self._model = schema.output_model
-        self._envelope = schema.encode
+    def __init__(self, json_instances: JsonInstances) -> None:
+        output_model = json_instances.output_model
+        self._adapter = TypeAdapter(list[output_model])  # type: ignore[valid-type]
+        self._envelope = json_instances.encode
         self.by_type: dict[str, Encode] = {JSON: _the_envelope, JSON_LINES: self._json_lines}
-        if all(_is_scalar(field.annotation) for field in schema.output_model.model_fields.values()):
+        if all(_is_scalar(field.annotation) for field in output_model.model_fields.values()):
             self.by_type[CSV] = self._csv
         self.producible = ", ".join(self.by_type)
 
