@@ -23,9 +23,9 @@ from pydantic import BaseModel
 
 from predictor import problems
 from predictor.codec._answers import CSV, JSON, JSON_LINES, Answers
-from predictor.codec._json import ENVELOPE_HINT, MAX_LISTED_ERRORS, NON_FINITE, JsonInstances
+from predictor.codec._json import ENVELOPE_HINT, MAX_LISTED_ERRORS, JsonInstances
 from predictor.codec._records import BadObject, Decoded, Record, file_format, records, validate_records
-from predictor.codec._tables import JSON_LINES_ALIASES, NPY, TABLES, decode_table, is_table
+from predictor.codec._tables import NPY, TABLES, decode_table, is_table
 from predictor.limits import Limits
 from predictor.problems import ProblemError
 from predictor.schema import Schema
@@ -35,9 +35,7 @@ __all__ = [
     "ENVELOPE_HINT",
     "JSON",
     "JSON_LINES",
-    "JSON_LINES_ALIASES",
     "MAX_LISTED_ERRORS",
-    "NON_FINITE",
     "NPY",
     "TABLES",
     "BadObject",
@@ -77,8 +75,6 @@ class Codec:
         self._answers = Answers(self._json)
         self._raw_types = frozenset(t.lower() for t in raw_types)
         self._raw = decode_raw
-        #: The answer types this output model can take, for a 406's detail.
-        self.producible = self._answers.producible
 
     # Whole bodies.
 
@@ -108,9 +104,6 @@ class Codec:
     def decode_envelope(self, envelope: object) -> list[Any]:
         """A decoded envelope (direct invoke, events), validated as the JSON it came as."""
         return self._json.parse_object(envelope)
-
-    def is_raw(self, media_type: str) -> bool:
-        return media_type in self._raw_types
 
     def unsupported(self, media_type: str, decoded: tuple[str, ...] = ()) -> str:
         accepted = ", ".join([JSON, *decoded, *sorted(self._raw_types)])

@@ -195,7 +195,8 @@ class JsonInstances:
     def parse_instances_json(self, texts: Sequence[bytes | str]) -> list[Any] | None:
         """Validate many JSON-encoded instances in one call, each on its own (no text is joined to
         another); None if any one fails, and then `parse_instance_json` one by one says which and
-        why. Accepts exactly what `parse_instance_json` accepts: keep the two in step."""
+        why. The fast branch of the codec's `decode_records`: it accepts exactly what
+        `parse_instance_json` accepts, as tests/test_event_batch_validation.py holds it to."""
         try:
             instances: list[Any] = self._instance_texts.validate_python(texts, strict=True)
             if self._walked_fields:
