@@ -104,9 +104,8 @@ def lambda_http(runtime: Runtime, body: bytes, content_type: str, *, mangum: boo
     return response["statusCode"], response["headers"]["content-type"], response["body"].encode()
 
 
-def served(
-    runtime: Runtime, path: str, body: bytes, content_type: str, accept: str = JSON
-) -> tuple[Answer, Batcher]:
+def server(runtime: Runtime, path: str, body: bytes, content_type: str, accept: str = JSON) -> Answer:
+    """The answer of `predictor serve`'s app (SageMaker's routes ahead of FastAPI), in process."""
     batcher = Batcher(runtime, BatchSettings.from_environ({}))
     app = SageMakerRoutes(runtime, create_app(runtime, batcher), batcher, workers=1)
     headers = {"content-type": content_type, "accept": accept, "x-request-id": RID}
@@ -116,14 +115,11 @@ def served(
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             return await client.post(path, content=body, headers=headers)
 
-    response = asyncio.run(post())
-    content_type_ = response.headers["content-type"].partition(";")[0]
-    return (response.status_code, content_type_, response.content), batcher
-
-
-def server(runtime: Runtime, path: str, body: bytes, content_type: str, accept: str = JSON) -> Answer:
-    answer, _ = served(runtime, path, body, content_type, accept)
-    return answer
+    try:
+        response = asyncio.run(post())
+    finally:
+        batcher.close()
+    return response.status_code, response.headers["content-type"].partition(";")[0], response.content
 
 
 def as_json(answer: Answer) -> tuple[int, Any]:
