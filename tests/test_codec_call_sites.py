@@ -37,7 +37,7 @@ CALL_SITES = {
     "runtime.py": {"codec.decode", "codec.decode_envelope", "codec.encode", "codec.dump"},
     "server/app.py": {"runtime.predict_body", "runtime.parse_body", "runtime.answer"},
     "server/body_limit.py": {"codec.check_size"},
-    "server/sagemaker.py": {"codec.decode", "codec.choose", "codec.encode"},
+    "server/sagemaker.py": {"codec.answer_types", "codec.decode", "codec.choose", "codec.encode"},
 }
 PIPELINE = {"predict_body", "parse_body", "answer", "predict_envelope"}
 

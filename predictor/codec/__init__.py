@@ -6,7 +6,11 @@ answer bodies of a media type out. Every transport decodes and encodes through `
 - `_tables`: bodies of one instance per row (CSV, JSON Lines, npy), handed to those rules;
 - `_records`: records one by one with their positions (SQS bodies, the lines, rows or
   instances of an S3 file read as a stream), each to its instance or its problem;
-- `_answers`: the answer types (JSON envelope, JSON Lines, CSV) and Accept negotiation.
+- `_answers`: the answer types (JSON envelope, JSON Lines, CSV) and Accept negotiation;
+- `_media`: the media types and how a Content-Type names one.
+
+`_tables` and `_answers` load on first use: only `predictor serve` reads tables and negotiates,
+so a Lambda cold start pays for neither.
 
 The fast branches (a whole batch of texts validated in one call, the envelope encoded once)
 live here, private, beside what they must answer like; tests hold each to its reference.
@@ -17,18 +21,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from predictor import problems
-from predictor.codec._answers import CSV, JSON, JSON_LINES, Answers
 from predictor.codec._json import ENVELOPE_HINT, MAX_LISTED_ERRORS, JsonInstances
+from predictor.codec._media import CSV, JSON, JSON_LINES, NPY, TABLES, is_table, media_type_of
 from predictor.codec._records import BadObject, Decoded, Record, file_format, records, validate_records
-from predictor.codec._tables import NPY, TABLES, decode_table, is_table
 from predictor.limits import Limits
 from predictor.problems import ProblemError
 from predictor.schema import Schema
+
+if TYPE_CHECKING:
+    from predictor.codec._answers import Answers
 
 __all__ = [
     "CSV",
@@ -49,13 +55,6 @@ __all__ = [
 DecodeRaw = Callable[[bytes, str], list[Any]]
 
 
-def media_type_of(content_type: str | None) -> str:
-    """The media type of a Content-Type header, lower-case and without parameters; JSON if absent."""
-    if content_type is None or content_type == JSON:
-        return JSON  # the common case, without parsing
-    return content_type.partition(";")[0].strip().lower()
-
-
 class Codec:
     """Bodies to validated instances and predictions to bodies, for one predictor's models."""
 
@@ -72,7 +71,7 @@ class Codec:
         self.schema = Schema(input_model, output_model)
         self.limits = limits
         self._json = JsonInstances(input_model, output_model, limits, allow_inf_nan=allow_inf_nan)
-        self._answers = Answers(self._json)
+        self._answers: Answers | None = None  # built on first use: Lambda answers JSON only
         self._raw_types = frozenset(t.lower() for t in raw_types)
         self._raw = decode_raw
 
@@ -90,6 +89,8 @@ class Codec:
         if media_type in self._raw_types:
             return self.decode_raw(body, media_type)
         if tables and is_table(media_type):
+            from predictor.codec._tables import decode_table  # only predictor serve reads tables
+
             return decode_table(self._json, body, media_type)
         raise ProblemError(problems.problem(415, self.unsupported(media_type, TABLES if tables else ())))
 
@@ -144,14 +145,23 @@ class Codec:
 
     def choose(self, accept: str | None) -> str:
         """The media type to answer an `accept` header with, or a 406 problem."""
-        return self._answers.choose(accept)
+        return self.answer_types().choose(accept)
 
     def encode(self, predictions: list[Any], media_type: str = JSON) -> bytes:
         """Checked predictions as a body of `media_type` (`choose`); a non-finite number raises
         ContractError whatever the type."""
         if media_type == JSON:
             return self._json.encode(predictions)
-        return self._answers.encode(media_type, predictions)
+        return self.answer_types().encode(media_type, predictions)
+
+    def answer_types(self) -> Answers:
+        """The answer types by Accept (JSON, JSON Lines, CSV), built on first use: only
+        `predictor serve` negotiates, so Lambda never builds them."""
+        if self._answers is None:
+            from predictor.codec._answers import Answers
+
+            self._answers = Answers(self._json)
+        return self._answers
 
     def encode_each(self, predictions: list[Any]) -> list[bytes]:
         """Each prediction as its own JSON text, with the same finite check."""

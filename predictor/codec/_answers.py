@@ -19,9 +19,9 @@ from pydantic import BaseModel, TypeAdapter
 
 from predictor import problems
 from predictor.codec._json import JsonInstances
+from predictor.codec._media import CSV, JSON, JSON_LINES
 from predictor.problems import ProblemError
 
-JSON, CSV, JSON_LINES = "application/json", "text/csv", "application/jsonlines"
 SCALARS = (int, float, str, bool)
 
 # An answer type's encoder: the predictions and their JSON envelope (already checked) to a body.

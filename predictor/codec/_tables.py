@@ -13,23 +13,12 @@ from typing import Any
 
 from predictor import problems
 from predictor.codec._json import JsonInstances
+from predictor.codec._media import CSV, NPY
 from predictor.problems import ProblemError
-
-CSV, JSON_LINES, NPY = "text/csv", "application/jsonlines", "application/x-npy"
-# Spellings clients send for JSON Lines.
-JSON_LINES_ALIASES = frozenset(
-    {JSON_LINES, "application/jsonl", "application/x-jsonlines", "application/x-ndjson"}
-)
-TABLES = (CSV, JSON_LINES, NPY)
-
-
-def is_table(media_type: str) -> bool:
-    """Whether `media_type` (lower-case, without parameters) is one instance per row."""
-    return media_type in _DECODERS or media_type in JSON_LINES_ALIASES
 
 
 def decode_table(json_instances: JsonInstances, body: bytes, media_type: str) -> list[Any]:
-    """Validated instances from a body of a row-per-instance `media_type` (`is_table`)."""
+    """Validated instances from a body of a row-per-instance `media_type` (`_media.is_table`)."""
     decoder = _DECODERS.get(media_type) or _json_lines
     json_instances.check_size(len(body))
     rows = decoder(json_instances, body)

@@ -38,6 +38,7 @@ class SageMakerRoutes:
         self.runtime = runtime
         self.app = app
         self.batcher = batcher
+        runtime.codec.answer_types()  # built now, not on the first request
         self.execution_parameters = json.dumps(
             {
                 "MaxConcurrentTransforms": workers,
