@@ -156,13 +156,13 @@ def test_direct_invoke_and_eventbridge_answer_the_envelope_as_the_codec(
     assert status == {"finite": 200, "non-finite prediction": 500}.get(case, 422)
     if status >= 500:
         with pytest.raises(ProblemError) as raised:
-            DirectInvoke(runtime)(envelope, LambdaContext())
+            DirectInvoke(runtime, EventSettings())(envelope, LambdaContext())
         assert raised.value.problem.model_dump(mode="json", exclude_none=True) == expected
         with pytest.raises(PredictionFailed):
-            CustomEvent(runtime)(custom_event(envelope), LambdaContext())
+            CustomEvent(runtime, EventSettings())(custom_event(envelope), LambdaContext())
     else:
-        assert DirectInvoke(runtime)(envelope, LambdaContext()) == expected
-        assert CustomEvent(runtime)(custom_event(envelope), LambdaContext()) == expected
+        assert DirectInvoke(runtime, EventSettings())(envelope, LambdaContext()) == expected
+        assert CustomEvent(runtime, EventSettings())(custom_event(envelope), LambdaContext()) == expected
 
 
 @pytest.mark.parametrize("accept", [JSON, JSON_LINES, CSV])
@@ -226,7 +226,7 @@ def test_sqs_messages_are_answered_as_the_codec(runtimes: dict[str, Runtime], ca
     items = ITEMS[case]
     status, expected = as_json(by_codec(runtime, body_of(items, JSON_LINES), JSON_LINES, tables=True))
     assert status == {"finite": 200, "non-finite prediction": 500}.get(case, 422)
-    source = SqsEvent(runtime)
+    source = SqsEvent(runtime, EventSettings())
     for bodies in (items, [{"instances": [item]} for item in items]):
         replies, failed = source.answer(SqsBatch.of(sqs_batch(list(bodies))), LambdaContext())
         if status == 422:  # the valid message answered as the codec answers it alone, the other refused
