@@ -80,13 +80,17 @@ def test_lambda_image_runs_app_handler_on_the_lambda_python_base() -> None:
     assert image.all("ENTRYPOINT") == []
 
 
-def test_template_builds_the_lambda_image_from_the_functions_dockerfile() -> None:
-    digits = load_template(REPO / "template.yaml")["Resources"]["DigitsFunction"]
-    properties, metadata = digits["Properties"], digits["Metadata"]
+def test_the_nested_stack_runs_the_lambda_image_the_functions_dockerfile_builds() -> None:
+    nested = load_template(REPO / "template.yaml")["Resources"]["DigitsStack"]["Properties"]
+    stack = load_template(REPO / nested["Location"])
+    digits = stack["Resources"]["DigitsFunction"]
+    properties = digits["Properties"]
     assert properties["PackageType"] == "Image"
     assert not {"Runtime", "Handler", "Layers", "CodeUri"} & set(properties)
-    assert (REPO / metadata["DockerContext"] / metadata["Dockerfile"]).resolve() == LAMBDA_IMAGE
-    assert metadata["DockerTag"]
+    # The image is built and pushed beforehand, so neither sam build nor sam deploy needs Docker.
+    assert properties["ImageUri"] == {"Ref": "ImageUri"}
+    assert nested["Parameters"]["ImageUri"] == {"Ref": "DigitsImageUri"}
+    assert str(LAMBDA_IMAGE.relative_to(REPO)) in stack["Parameters"]["ImageUri"]["Description"]
     assert properties["ImageConfig"]["Command"] == Dockerfile.read(LAMBDA_IMAGE).exec_form("CMD")
 
 

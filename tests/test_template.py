@@ -24,6 +24,8 @@ TEMPLATE = REPO / "template.yaml"
 APP_ROUTES = {"POST /predict", "GET /health", "GET /metadata", "GET /docs", "GET /openapi.json"}
 BUILD_TIMEOUT_S = 600
 COMMAND_TIMEOUT_S = 120
+# Lambda's limit on a zip function with all its layers, unzipped.
+UNZIPPED_LIMIT_BYTES = 250 * 1024 * 1024
 
 # Runs in the built artifacts' own interpreter with no site-packages (-I -S), so an import that
 # works here came from the function or the layer, exactly as on Lambda.
@@ -76,15 +78,6 @@ def function_property(template: Mapping[str, Any], function: str, name: str) -> 
     return own.get(name, template.get("Globals", {}).get("Function", {}).get(name))
 
 
-def http_api_routes(function: Mapping[str, Any]) -> set[str]:
-    events = function["Properties"].get("Events", {}).values()
-    return {
-        f"{event['Properties']['Method'].upper()} {event['Properties']['Path']}"
-        for event in events
-        if event["Type"] == "HttpApi"
-    }
-
-
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
     return load_template(TEMPLATE)
@@ -98,15 +91,18 @@ def template() -> dict[str, Any]:
 def test_iris_function_runs_app_handler_on_python312_x86_64(template: dict[str, Any]) -> None:
     assert function_property(template, "IrisFunction", "Handler") == "app.handler"
     assert function_property(template, "IrisFunction", "Runtime") == "python3.12"
-    assert function_property(template, "IrisFunction", "Architectures") == ["x86_64"]
+    assert function_property(template, "IrisFunction", "Architectures") == [{"Ref": "Architecture"}]
+    assert template["Parameters"]["Architecture"]["Default"] == "x86_64"
     assert function_property(template, "IrisFunction", "CodeUri") == "functions/iris/"
 
 
 def test_http_api_routes_reach_every_route_the_app_serves(template: dict[str, Any]) -> None:
-    routes = http_api_routes(template["Resources"]["IrisFunction"])
-    assert routes == APP_ROUTES
-    (api,) = resources_of_type(template, "AWS::Serverless::HttpApi").values()
-    assert api["Properties"]["StageName"] == "$default"
+    routes = resources_of_type(template, "AWS::ApiGatewayV2::Route").values()
+    assert {route["Properties"]["RouteKey"] for route in routes} == APP_ROUTES
+    (integration,) = resources_of_type(template, "AWS::ApiGatewayV2::Integration").values()
+    assert integration["Properties"]["IntegrationUri"] == {"Ref": "IrisFunction.Alias"}
+    (stage,) = resources_of_type(template, "AWS::ApiGatewayV2::Stage").values()
+    assert stage["Properties"]["StageName"] == "$default"
 
 
 def test_every_function_logs_to_its_own_retained_log_group(template: dict[str, Any]) -> None:
@@ -128,14 +124,20 @@ def test_model_uri_reaches_the_function_only_when_given(template: dict[str, Any]
     assert otherwise == {"Ref": "AWS::NoValue"}
 
 
-def test_every_zip_function_uses_the_runtime_layer(template: dict[str, Any]) -> None:
-    layer = template["Resources"]["RuntimeLayer"]
-    assert layer["Type"] == "AWS::Serverless::LayerVersion"
-    assert layer["Metadata"]["BuildMethod"] == "makefile"
-    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.12"]
+def test_every_zip_function_uses_the_runtime_layer_of_its_architecture(template: dict[str, Any]) -> None:
+    for name, arch in (("RuntimeLayer", "x86_64"), ("RuntimeLayerArm64", "arm64")):
+        layer = template["Resources"][name]
+        assert layer["Type"] == "AWS::Serverless::LayerVersion"
+        assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": arch}
+        assert layer["Properties"]["CompatibleRuntimes"] == ["python3.12"]
+        assert layer["Properties"]["CompatibleArchitectures"] == [arch]
+    assert template["Resources"]["RuntimeLayerArm64"]["Condition"] == "IsArm64"
     for name in resources_of_type(template, "AWS::Serverless::Function"):
         if function_property(template, name, "PackageType") != "Image":
-            assert {"Ref": "RuntimeLayer"} in (function_property(template, name, "Layers") or []), name
+            layers = function_property(template, name, "Layers")
+            assert layers == [
+                {"Fn::If": ["IsArm64", {"Ref": "RuntimeLayerArm64"}, {"Ref": "RuntimeLayer"}]}
+            ], name
 
 
 # --------------------------------------------------------------------------------------------
@@ -192,6 +194,7 @@ class Build:
     python: str
     function_dir: Path
     layer_dir: Path
+    template: dict[str, Any]
 
 
 @pytest.fixture(scope="module")
@@ -199,10 +202,9 @@ def build(tmp_path_factory: pytest.TempPathFactory) -> Build:
     python = python312()
     build_dir = tmp_path_factory.mktemp("sam-build")
     done = run_sam(
-        # Only the zip function (and its layer): building image functions needs Docker.
+        # The whole stack on its default parameters: no step of it may need Docker.
         [
             "build",
-            "IrisFunction",
             "--template-file",
             str(TEMPLATE),
             "--build-dir",
@@ -214,11 +216,12 @@ def build(tmp_path_factory: pytest.TempPathFactory) -> Build:
     )
     if done.returncode != 0:
         pytest.fail(f"sam build failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
-    built = load_template(build_dir / "template.yaml")["Resources"]
+    built = load_template(build_dir / "template.yaml")
     return Build(
         python=python,
-        function_dir=build_dir / built["IrisFunction"]["Properties"]["CodeUri"],
-        layer_dir=build_dir / built["RuntimeLayer"]["Properties"]["ContentUri"] / "python",
+        function_dir=build_dir / built["Resources"]["IrisFunction"]["Properties"]["CodeUri"],
+        layer_dir=build_dir / built["Resources"]["RuntimeLayer"]["Properties"]["ContentUri"] / "python",
+        template=built,
     )
 
 
@@ -229,6 +232,45 @@ def test_template_passes_sam_validate_lint() -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "is a valid SAM Template" in done.stdout + done.stderr
+
+
+def directory_bytes(path: Path) -> int:
+    return sum(file.stat().st_size for file in path.rglob("*") if file.is_file())
+
+
+@pytest.mark.sam
+def test_sam_build_without_docker_gives_every_function_of_the_default_stack_code_or_an_image(
+    build: Build,
+) -> None:
+    resources = build.template["Resources"]
+    functions = resources_of_type(build.template, "AWS::Serverless::Function")
+    # Functions that need an image exist only in the nested stack that DigitsImageUri turns on.
+    assert set(functions) == {"IrisFunction", "IrisEventsFunction"}
+    for name, function in functions.items():
+        properties = function["Properties"]
+        if properties.get("PackageType") == "Image":
+            assert properties["ImageUri"], name
+        else:
+            assert (build.layer_dir.parents[1] / properties["CodeUri"] / "app.py").is_file(), name
+    nested = resources["DigitsStack"]
+    assert nested["Condition"] == "CreateImageFunction"
+    assert build.template["Conditions"]["CreateImageFunction"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "DigitsImageUri"}, ""]}]
+    }
+    assert build.template["Parameters"]["DigitsImageUri"]["Default"] == ""
+    built_nested = load_template(build.layer_dir.parents[1] / nested["Properties"]["Location"])
+    digits = resources_of_type(built_nested, "AWS::Serverless::Function")
+    assert digits
+    for name, function in digits.items():
+        assert function["Properties"]["ImageUri"] == {"Ref": "ImageUri"}, name
+        assert not {"Dockerfile", "DockerContext"} & set(function.get("Metadata", {})), name
+
+
+@pytest.mark.sam
+def test_the_function_and_its_layer_fit_lambdas_unzipped_limit(build: Build) -> None:
+    layer, function = directory_bytes(build.layer_dir.parent), directory_bytes(build.function_dir)
+    print(f"RuntimeLayer {layer / 2**20:.1f} MiB + IrisFunction {function / 2**20:.1f} MiB unzipped")
+    assert layer + function < UNZIPPED_LIMIT_BYTES
 
 
 @pytest.mark.sam
@@ -257,6 +299,18 @@ def test_every_binary_wheel_in_the_layer_targets_lambda_python312_x86_64(build: 
         _, abi, platform = tag.split("-")
         assert abi in {"cp312", "abi3"}, tag
         assert platform.startswith("manylinux") and platform.endswith("_x86_64"), tag
+
+
+@pytest.mark.sam
+def test_the_arm64_layer_holds_the_same_packages_built_for_aarch64(build: Build) -> None:
+    resources = build.template["Resources"]
+    arm = build.layer_dir.parents[1] / resources["RuntimeLayerArm64"]["Properties"]["ContentUri"] / "python"
+    assert {p.name for p in arm.glob("*.dist-info")} == {p.name for p in build.layer_dir.glob("*.dist-info")}
+    assert list((arm / "pydantic_core").glob("_pydantic_core.cpython-312-aarch64-linux-gnu.so"))
+    for wheel in arm.glob("*.dist-info/WHEEL"):
+        for line in wheel.read_text().splitlines():
+            if line.startswith("Tag: ") and not line.endswith("-any"):
+                assert line.endswith("_aarch64"), (wheel, line)
 
 
 @pytest.mark.sam
