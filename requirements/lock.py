@@ -7,6 +7,8 @@ can resolve to the lowest versions the ranges allow, which is what `make test-ol
 
     requirements/dev.txt             development and tests (make install), on Python 3.11
     requirements/sam.txt             aws-sam-cli, in its own virtualenv (make sam)
+    requirements/checkov.txt         checkov, in its own virtualenv (make checkov): it pins
+                                     boto3 and botocore far below the dev lock's
     requirements/image.txt           SageMaker CPU image and the Lambda image: [serve,onnx,images]
     requirements/image-gpu.txt       SageMaker GPU image: onnxruntime-gpu in onnxruntime's place
     layers/runtime/requirements.txt  the Lambda layer: the runtime without boto3 (Lambda ships it)
@@ -30,6 +32,7 @@ REQUIREMENTS = ROOT / "requirements"
 CONSTRAINTS = REQUIREMENTS / "constraints.txt"
 DEV = REQUIREMENTS / "dev.txt"
 SAM = REQUIREMENTS / "sam.txt"
+CHECKOV = REQUIREMENTS / "checkov.txt"
 IMAGE = REQUIREMENTS / "image.txt"
 IMAGE_GPU = REQUIREMENTS / "image-gpu.txt"
 LAYER = ROOT / "layers" / "runtime" / "requirements.txt"
@@ -40,6 +43,7 @@ DEPLOYED_PYTHON = ["--python-version", "3.12", "--python-platform", "x86_64-many
 # need (jmespath for Powertools, say), so it never depends on what a runtime happens to bundle.
 LAMBDA_PROVIDED = ["boto3", "botocore", "s3transfer"]
 SAM_CLI = "aws-sam-cli>=1.120"
+CHECKOV_TOOL = "checkov>=3.3,<4"
 
 
 def uv(scratch: Path, *args: str) -> None:
@@ -99,6 +103,16 @@ def compile_sam(scratch: Path, *refresh: str) -> None:
         scratch,
         str(wanted), "--python-version", "3.11", "--generate-hashes",
         "--custom-compile-command", "make lock", "--output-file", str(SAM), *refresh,
+    )  # fmt: skip
+
+
+def compile_checkov(scratch: Path, *refresh: str) -> None:
+    wanted = scratch / "checkov.in"
+    wanted.write_text(CHECKOV_TOOL + "\n")
+    uv(
+        scratch,
+        str(wanted), "--python-version", "3.11", "--generate-hashes",
+        "--custom-compile-command", "make lock", "--output-file", str(CHECKOV), *refresh,
     )  # fmt: skip
 
 
@@ -165,6 +179,7 @@ def main() -> None:
             return
         compile_dev(Path(scratch), *refresh)
         compile_sam(Path(scratch), *refresh)
+        compile_checkov(Path(scratch), *refresh)
         compile_deployed(Path(scratch))
 
 

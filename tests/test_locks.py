@@ -17,6 +17,7 @@ from packaging.utils import canonicalize_name
 REPO = Path(__file__).resolve().parents[1]
 DEV = REPO / "requirements" / "dev.txt"
 SAM = REPO / "requirements" / "sam.txt"
+CHECKOV = REPO / "requirements" / "checkov.txt"
 DEPLOYED = {
     "image": REPO / "requirements" / "image.txt",
     "image-gpu": REPO / "requirements" / "image-gpu.txt",
@@ -75,7 +76,7 @@ def test_the_dev_lock_meets_every_range_pyproject_declares() -> None:
     assert unmet == {}, "pyproject.toml and requirements/dev.txt disagree; run `make lock`"
 
 
-@pytest.mark.parametrize("lock", [DEV, SAM, *DEPLOYED.values()], ids=lambda path: path.name)
+@pytest.mark.parametrize("lock", [DEV, SAM, CHECKOV, *DEPLOYED.values()], ids=lambda path: path.name)
 def test_every_pinned_release_carries_its_hashes(lock: Path) -> None:
     blocks = re.split(r"\n(?=[A-Za-z0-9])", lock.read_text())
     pinned = [block for block in blocks if PIN.match(block)]

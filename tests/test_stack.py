@@ -3,13 +3,14 @@
 aws-sam-translator (the SAM transform CloudFormation runs, from the aws-sam-cli virtualenv)
 expands template.yaml; the Conditions are then evaluated on the parameters and what they turn
 off is removed, so each check reads the resources one `sam deploy` with those parameters creates.
-cfn-lint runs on the templates as written.
+checkov and cfn-lint run on the templates as written.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -454,6 +455,16 @@ def test_every_parameter_has_a_default_except_in_the_nested_stack_wiring() -> No
 # --------------------------------------------------------------------------------------------
 
 
+def tool(name: str, venv: str) -> str:
+    found = shutil.which(name) or str(REPO / venv / "bin" / name)
+    if not os.access(found, os.X_OK):
+        pytest.fail(
+            f"{name} not found on PATH or in {venv}/: run `make {venv.strip('.').split('-')[-1]}`",
+            pytrace=False,
+        )
+    return found
+
+
 @pytest.mark.sam
 @pytest.mark.parametrize("template", [TEMPLATE, DIGITS], ids=lambda p: p.name)
 def test_cfn_lint_is_clean(template: Path) -> None:
@@ -462,3 +473,34 @@ def test_cfn_lint_is_clean(template: Path) -> None:
         [str(cfn_lint), str(template)], capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S, check=False
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.sam
+@pytest.mark.parametrize("template", [TEMPLATE, DIGITS], ids=lambda p: p.name)
+def test_checkov_fails_no_check_and_every_skip_says_why(template: Path) -> None:
+    checkov = tool("checkov", ".venv-checkov")
+    done = subprocess.run(
+        [
+            checkov,
+            "--file",
+            str(template),
+            "--framework",
+            "cloudformation",
+            "--output",
+            "json",
+            "--skip-download",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_TIMEOUT_S,
+        check=False,
+        env={**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false"},
+    )
+    report = json.loads(done.stdout)
+    results, summary = report["results"], report["summary"]
+    counts = ", ".join(f"{summary[k]} {k}" for k in ("passed", "skipped", "failed"))
+    print(f"checkov {template.name}: {counts}")
+    assert [(f["check_id"], f["resource"]) for f in results["failed_checks"]] == []
+    assert summary["passed"] > 0
+    for skipped in results["skipped_checks"]:
+        assert len(skipped["check_result"].get("suppress_comment", "")) > 20, skipped["check_id"]
