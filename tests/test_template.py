@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import yaml
 from lambda_events import JSON_HEADERS, SETOSA, http_api_v2
+from s3_server import MotoServer, clean_environ
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE = REPO / "template.yaml"
@@ -196,6 +197,10 @@ class Build:
     layer_dir: Path
     template: dict[str, Any]
 
+    @property
+    def root(self) -> Path:
+        return self.layer_dir.parents[1]
+
 
 @pytest.fixture(scope="module")
 def build(tmp_path_factory: pytest.TempPathFactory) -> Build:
@@ -251,19 +256,64 @@ def test_sam_build_without_docker_gives_every_function_of_the_default_stack_code
         if properties.get("PackageType") == "Image":
             assert properties["ImageUri"], name
         else:
-            assert (build.layer_dir.parents[1] / properties["CodeUri"] / "app.py").is_file(), name
+            assert (build.root / properties["CodeUri"] / "app.py").is_file(), name
     nested = resources["DigitsStack"]
     assert nested["Condition"] == "CreateImageFunction"
     assert build.template["Conditions"]["CreateImageFunction"] == {
         "Fn::Not": [{"Fn::Equals": [{"Ref": "DigitsImageUri"}, ""]}]
     }
     assert build.template["Parameters"]["DigitsImageUri"]["Default"] == ""
-    built_nested = load_template(build.layer_dir.parents[1] / nested["Properties"]["Location"])
+    built_nested = load_template(build.root / nested["Properties"]["Location"])
     digits = resources_of_type(built_nested, "AWS::Serverless::Function")
     assert digits
     for name, function in digits.items():
         assert function["Properties"]["ImageUri"] == {"Ref": "ImageUri"}, name
         assert not {"Dockerfile", "DockerContext"} & set(function.get("Metadata", {})), name
+
+
+ARTIFACT_FORMATS_SCRIPT = """
+import json, sys
+from samcli.commands._utils.template import get_template_artifacts_format
+print(json.dumps(get_template_artifacts_format(template_file=sys.argv[1])))
+"""
+
+
+@pytest.mark.sam
+def test_sam_deploy_of_the_default_build_asks_for_no_image_repository(build: Build) -> None:
+    # `sam deploy` refuses to start without --image-repositories when this lists an Image.
+    done = subprocess.run(
+        [
+            str(Path(sam_cli()).parent / "python"),
+            "-c",
+            ARTIFACT_FORMATS_SCRIPT,
+            str(build.root / "template.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_TIMEOUT_S,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    formats = json.loads(done.stdout)
+    assert formats and set(formats) == {"Zip"}
+
+
+@pytest.mark.sam
+def test_sam_package_uploads_the_default_build_without_docker(build: Build, s3_server: MotoServer) -> None:
+    bucket = s3_server.create_bucket()
+    packaged = build.root / "packaged.yaml"
+    done = run_sam(
+        ["package", "--template-file", str(build.root / "template.yaml"), "--s3-bucket", bucket,
+         "--output-template-file", str(packaged)],
+        env=clean_environ(**s3_server.env),
+        timeout=BUILD_TIMEOUT_S,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    resources = load_template(packaged)["Resources"]
+    for name in ("IrisFunction", "IrisEventsFunction"):
+        assert resources[name]["Properties"]["CodeUri"].startswith(f"s3://{bucket}/"), name
+    for name in ("RuntimeLayer", "RuntimeLayerArm64"):
+        assert resources[name]["Properties"]["ContentUri"].startswith(f"s3://{bucket}/"), name
 
 
 @pytest.mark.sam
@@ -304,7 +354,7 @@ def test_every_binary_wheel_in_the_layer_targets_lambda_python312_x86_64(build: 
 @pytest.mark.sam
 def test_the_arm64_layer_holds_the_same_packages_built_for_aarch64(build: Build) -> None:
     resources = build.template["Resources"]
-    arm = build.layer_dir.parents[1] / resources["RuntimeLayerArm64"]["Properties"]["ContentUri"] / "python"
+    arm = build.root / resources["RuntimeLayerArm64"]["Properties"]["ContentUri"] / "python"
     assert {p.name for p in arm.glob("*.dist-info")} == {p.name for p in build.layer_dir.glob("*.dist-info")}
     assert list((arm / "pydantic_core").glob("_pydantic_core.cpython-312-aarch64-linux-gnu.so"))
     for wheel in arm.glob("*.dist-info/WHEEL"):
