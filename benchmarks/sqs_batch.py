@@ -97,8 +97,8 @@ def project_work(runtime: Any) -> Any:
     """The SQS source's whole answer (read the records, validate, predict, encode the replies),
     without sending the replies."""
     from predictor.aws_lambda._settings import EventSettings
-    from predictor.aws_lambda._sqs_messages import SqsBatch
-    from predictor.aws_lambda.sqs import SqsEvent
+    from predictor.aws_lambda.sources._sqs_messages import SqsBatch
+    from predictor.aws_lambda.sources.sqs import SqsEvent
 
     source = SqsEvent(runtime, EventSettings.from_environ(runtime.environ))
 

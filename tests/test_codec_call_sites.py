@@ -19,24 +19,28 @@ PREDICTOR = Path(__file__).resolve().parent.parent / "predictor"
 # worker processes as JSON, never a request body.
 TRANSPORTS = sorted(
     path.relative_to(PREDICTOR).as_posix()
-    for path in [*PREDICTOR.glob("aws_lambda/*.py"), *PREDICTOR.glob("server/*.py"), PREDICTOR / "runtime.py"]
+    for path in [
+        *PREDICTOR.glob("aws_lambda/**/*.py"),
+        *PREDICTOR.glob("server/*.py"),
+        PREDICTOR / "runtime.py",
+    ]
     if path != PREDICTOR / "server" / "settings.py"
 )
 
 # Where each transport decodes bodies and encodes answers: `codec.<method>` directly, or the
 # runtime's pipeline (`runtime.<method>`), which decodes and encodes with the codec.
 CALL_SITES = {
-    "aws_lambda/_s3_files.py": {"codec.records", "codec.decode_records", "codec.encode_each"},
-    "aws_lambda/_sqs_messages.py": {
+    "aws_lambda/s3_files/_files.py": {"codec.records", "codec.decode_records", "codec.encode_each"},
+    "aws_lambda/sources/_sqs_messages.py": {
         "codec.decode_records",
         "codec.load_json",
         "codec.decode_envelope",
         "codec.decode_instance",
     },
-    "aws_lambda/sqs.py": {"codec.encode_each"},
-    "aws_lambda/direct.py": {"runtime.predict_envelope"},
-    "aws_lambda/eventbridge.py": {"runtime.predict_envelope"},
-    "aws_lambda/http.py": {"runtime.predict_body"},
+    "aws_lambda/sources/sqs.py": {"codec.encode_each"},
+    "aws_lambda/sources/direct.py": {"runtime.predict_envelope"},
+    "aws_lambda/sources/eventbridge.py": {"runtime.predict_envelope"},
+    "aws_lambda/sources/http.py": {"runtime.predict_body"},
     "runtime.py": {"codec.decode", "codec.decode_envelope", "codec.encode", "codec.dump"},
     "server/app.py": {"runtime.predict_body", "runtime.parse_body", "runtime.answer"},
     "server/body_limit.py": {"codec.check_size"},

@@ -22,13 +22,13 @@ from lambda_events import REPO, LambdaContext, http_api_v2
 
 from predictor import problems
 from predictor._loading import load_predictor_class
-from predictor.aws_lambda._s3_files import S3Files
 from predictor.aws_lambda._settings import EventSettings
-from predictor.aws_lambda._sqs_messages import SqsBatch
-from predictor.aws_lambda.direct import DirectInvoke
-from predictor.aws_lambda.eventbridge import CustomEvent, PredictionFailed
-from predictor.aws_lambda.http import HttpEvent
-from predictor.aws_lambda.sqs import SqsEvent
+from predictor.aws_lambda.s3_files import S3Files
+from predictor.aws_lambda.sources._sqs_messages import SqsBatch
+from predictor.aws_lambda.sources.direct import DirectInvoke
+from predictor.aws_lambda.sources.eventbridge import CustomEvent, PredictionFailed
+from predictor.aws_lambda.sources.http import HttpEvent
+from predictor.aws_lambda.sources.sqs import SqsEvent
 from predictor.codec import CSV, JSON, JSON_LINES, NPY
 from predictor.problems import PROBLEM_JSON, ProblemError
 from predictor.runtime import Runtime

@@ -12,7 +12,7 @@ from event_sources import FIXTURES
 from predictor import problems
 from predictor._loading import load_predictor_class
 from predictor.aws_lambda._settings import EventSettings, S3Prefix
-from predictor.aws_lambda._sqs_messages import Message, SqsBatch, sort_messages
+from predictor.aws_lambda.sources._sqs_messages import Message, SqsBatch, sort_messages
 from predictor.codec import Codec, Decoded, Record
 from predictor.problems import Problem, ProblemError, problem
 from predictor.runtime import Runtime
@@ -148,8 +148,8 @@ def test_a_batch_of_bare_instances_is_answered_as_the_general_path_answers_it(
 ) -> None:
     from lambda_events import LambdaContext
 
-    from predictor.aws_lambda._sqs_messages import bare_instances
-    from predictor.aws_lambda.sqs import SqsEvent
+    from predictor.aws_lambda.sources._sqs_messages import bare_instances
+    from predictor.aws_lambda.sources.sqs import SqsEvent
 
     runtime = Runtime(load_predictor_class(str(FIXTURES / f"{predictor}.py")), environ={})
     runtime.start()

@@ -22,7 +22,7 @@ from lambda_events import (
 from predictor import Limits
 from predictor._loading import load_predictor_class
 from predictor.aws_lambda import LambdaHandler, UnrecognisedEvent
-from predictor.aws_lambda.http import BAD_BASE64
+from predictor.aws_lambda.sources.http import BAD_BASE64
 from predictor.runtime import Runtime
 
 FIXTURES = REPO / "tests" / "fixtures" / "predictors"

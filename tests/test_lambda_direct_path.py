@@ -15,7 +15,7 @@ from lambda_events import REPO, SETOSA, SHAPES, VIRGINICA, LambdaContext, http_e
 from predictor import Limits
 from predictor._loading import load_predictor_class
 from predictor.aws_lambda import LambdaHandler
-from predictor.aws_lambda.http import HttpEvent
+from predictor.aws_lambda.sources.http import HttpEvent
 from predictor.runtime import Runtime
 
 FIXTURES = REPO / "tests" / "fixtures" / "predictors"

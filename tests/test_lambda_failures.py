@@ -21,7 +21,7 @@ from lambda_events import JSON_HEADERS, REPO, SETOSA, SHAPES, LambdaContext, htt
 
 from predictor._loading import load_predictor_class
 from predictor.aws_lambda import LambdaHandler
-from predictor.aws_lambda.http import BAD_BASE64, HttpEvent
+from predictor.aws_lambda.sources.http import BAD_BASE64, HttpEvent
 from predictor.problems import ProblemError
 
 FIXTURES = REPO / "tests" / "fixtures" / "predictors"

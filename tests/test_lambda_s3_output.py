@@ -10,7 +10,7 @@ import pytest
 from fault_proxy import FaultProxy
 from s3_server import MotoServer
 
-from predictor.aws_lambda._s3_output import MultipartOutput, OutputWriteError
+from predictor.aws_lambda.s3_files._output import MultipartOutput, OutputWriteError
 
 PART = 5 * 1024 * 1024  # S3's smallest part
 

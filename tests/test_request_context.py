@@ -15,8 +15,8 @@ from starlette.responses import Response
 
 from predictor._loading import load_predictor_class
 from predictor.aws_lambda import LambdaHandler
-from predictor.aws_lambda.http import HttpEvent, event_context
-from predictor.aws_lambda.http import event_shape as shape_of
+from predictor.aws_lambda.sources.http import HttpEvent, event_context
+from predictor.aws_lambda.sources.http import event_shape as shape_of
 from predictor.runtime import Runtime
 from predictor.server.request_context import context_from_scope
 

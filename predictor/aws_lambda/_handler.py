@@ -10,9 +10,9 @@ from typing import Any
 from predictor._aws_clients import client
 from predictor._environ import on_lambda
 from predictor._log import logger
-from predictor.aws_lambda._registry import SOURCES
 from predictor.aws_lambda._settings import EventSettings, Output, QueueUrl
 from predictor.aws_lambda._source import EventSource, UnrecognisedEvent
+from predictor.aws_lambda.sources import SOURCES
 from predictor.contract import Predictor
 from predictor.limits import Limits
 from predictor.runtime import Runtime, started_runtime

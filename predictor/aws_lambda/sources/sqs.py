@@ -16,12 +16,10 @@ from pydantic_core import to_json
 from predictor import problems
 from predictor._log import logger
 from predictor.aws_lambda._batches import ChunkFailed, run_chunk
-from predictor.aws_lambda._notifications import created_objects, run_all
-from predictor.aws_lambda._replies import Reply, deliver
-from predictor.aws_lambda._s3_files import S3Files
 from predictor.aws_lambda._settings import OUTPUT_URI_HINT, EventSettings
 from predictor.aws_lambda._source import request_id
-from predictor.aws_lambda._sqs_messages import (
+from predictor.aws_lambda.s3_files import S3Files, created_objects, run_all
+from predictor.aws_lambda.sources._sqs_messages import (
     PREDICTIONS_REPLY,
     PROBLEM_REPLY,
     Known,
@@ -33,6 +31,7 @@ from predictor.aws_lambda._sqs_messages import (
     reply,
     sort_messages,
 )
+from predictor.aws_lambda.sources._sqs_replies import Reply, deliver
 from predictor.contract import ContractError
 from predictor.problems import Problem
 from predictor.runtime import Runtime

@@ -7,7 +7,7 @@ from typing import Any, TypeGuard
 from urllib.parse import unquote_plus
 
 from predictor._log import logger
-from predictor.aws_lambda._s3_files import FileResult, MissingObject, S3Files
+from predictor.aws_lambda.s3_files._files import FileResult, MissingObject, S3Files
 
 
 @dataclass(frozen=True)

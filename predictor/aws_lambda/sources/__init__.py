@@ -13,13 +13,13 @@ Adding a source is one module and one line here.
 from __future__ import annotations
 
 from predictor.aws_lambda._source import EventSource
-from predictor.aws_lambda.direct import DirectInvoke
-from predictor.aws_lambda.eventbridge import CustomEvent, ScheduledEvent
-from predictor.aws_lambda.http import HttpEvent
-from predictor.aws_lambda.s3 import S3Notification
-from predictor.aws_lambda.s3_batch import S3BatchOperations
-from predictor.aws_lambda.s3_eventbridge import S3EventBridge
-from predictor.aws_lambda.sqs import SqsEvent
+from predictor.aws_lambda.sources.direct import DirectInvoke
+from predictor.aws_lambda.sources.eventbridge import CustomEvent, ScheduledEvent
+from predictor.aws_lambda.sources.http import HttpEvent
+from predictor.aws_lambda.sources.s3 import S3Notification
+from predictor.aws_lambda.sources.s3_batch import S3BatchOperations
+from predictor.aws_lambda.sources.s3_eventbridge import S3EventBridge
+from predictor.aws_lambda.sources.sqs import SqsEvent
 
 SOURCES: list[type[EventSource]] = [
     HttpEvent,

@@ -12,9 +12,9 @@ from typing import Any
 from pydantic_core import to_json
 
 from predictor import problems
-from predictor.aws_lambda._notifications import is_s3_notification, is_s3_test_event
-from predictor.aws_lambda._replies import Reply
 from predictor.aws_lambda._source import MalformedEvent
+from predictor.aws_lambda.s3_files import is_s3_notification, is_s3_test_event
+from predictor.aws_lambda.sources._sqs_replies import Reply
 from predictor.codec import Codec
 from predictor.problems import Problem, ProblemError
 

@@ -12,10 +12,10 @@ from predictor import problems
 from predictor._aws_clients import client
 from predictor._log import logger
 from predictor.aws_lambda._batches import rebatch, run_chunk
-from predictor.aws_lambda._s3_output import MultipartOutput, put_json
-from predictor.aws_lambda._s3_stream import Stream
 from predictor.aws_lambda._settings import OUTPUT_URI_HINT, EventSettings, S3Prefix
 from predictor.aws_lambda._source import remaining_seconds, request_id
+from predictor.aws_lambda.s3_files._output import MultipartOutput, put_json
+from predictor.aws_lambda.s3_files._stream import Stream
 from predictor.codec import BadObject, Record, file_format
 from predictor.problems import Problem
 from predictor.runtime import Runtime

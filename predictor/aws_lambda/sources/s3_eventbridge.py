@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from predictor.aws_lambda._notifications import CreatedObject, run_all
-from predictor.aws_lambda._s3_files import S3Files
 from predictor.aws_lambda._settings import EventSettings
+from predictor.aws_lambda.s3_files import CreatedObject, S3Files, run_all
 from predictor.runtime import Runtime
 
 

@@ -7,9 +7,9 @@ from typing import Any
 
 from predictor import problems
 from predictor._aws_clients import client
-from predictor.aws_lambda._s3_output import put_json
 from predictor.aws_lambda._settings import EventSettings, S3Prefix
 from predictor.aws_lambda._source import request_id
+from predictor.aws_lambda.s3_files import put_json
 from predictor.runtime import Runtime
 
 

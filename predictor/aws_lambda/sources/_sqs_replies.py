@@ -9,8 +9,8 @@ from typing import NamedTuple
 
 from predictor._aws_clients import client
 from predictor._log import logger
-from predictor.aws_lambda._s3_output import put_json
 from predictor.aws_lambda._settings import Output, QueueUrl
+from predictor.aws_lambda.s3_files import put_json
 
 # SQS takes at most 10 entries and 256 KiB per SendMessageBatch.
 BATCH_ENTRIES = 10

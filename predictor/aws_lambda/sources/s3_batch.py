@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from predictor._log import logger
-from predictor.aws_lambda._s3_files import NotConfigured, S3Files
 from predictor.aws_lambda._settings import EventSettings
+from predictor.aws_lambda.s3_files import NotConfigured, S3Files
 from predictor.codec import BadObject
 from predictor.runtime import Runtime
 
