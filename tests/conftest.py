@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-from fault_proxy import FaultProxy
-from s3_server import AWS_SETTINGS, LockedS3, MotoServer
+from support.fault_proxy import FaultProxy
+from support.s3_server import EventsAws, LockedS3, MotoServer, S3Env, set_aws_env
 
 LOCKED_OBJECTS = {"model.onnx": b"weights that this reader may not see"}
 
@@ -58,22 +56,6 @@ def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return directory
 
 
-def _set_aws_env(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
-    for name in AWS_SETTINGS:
-        monkeypatch.delenv(name, raising=False)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-
-
-@dataclass
-class S3Env:
-    """What an in-process test sees: the environment boto3 reads, and the endpoint it names."""
-
-    endpoint_url: str
-    env: dict[str, str]
-    cache_dir: Path
-
-
 S3_TRANSPORTS = {"stdlib": {}, "boto3": {"PREDICTOR_S3_CLIENT": "boto3"}}
 
 
@@ -98,24 +80,15 @@ def s3_env(
     In-process tests all use this one endpoint: a process is expected to keep one S3 endpoint and one
     set of credentials, so tests that need another (the IAM-enforcing server) run a fresh process."""
     env = {**s3_server.env, "AWS_ENDPOINT_URL_S3": fault_proxy.endpoint_url, **s3_transport}
-    _set_aws_env(monkeypatch, env)
+    set_aws_env(monkeypatch, env)
     return S3Env(fault_proxy.endpoint_url, env, cache_dir)
-
-
-@dataclass
-class EventsAws:
-    """The moto server as the event paths see it: S3 and SQS through AWS_ENDPOINT_URL."""
-
-    server: MotoServer
-    s3: Any
-    sqs: Any
 
 
 @pytest.fixture
 def events_aws(s3_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[EventsAws]:
     from predictor._aws_clients import renew
 
-    _set_aws_env(monkeypatch, {**s3_server.env, "AWS_ENDPOINT_URL": s3_server.endpoint_url})
+    set_aws_env(monkeypatch, {**s3_server.env, "AWS_ENDPOINT_URL": s3_server.endpoint_url})
     monkeypatch.delenv("AWS_ENDPOINT_URL_S3")
     renew()
     yield EventsAws(s3_server, s3_server.s3(), s3_server.client("sqs"))

@@ -5,59 +5,19 @@ intact."""
 
 from __future__ import annotations
 
-import io
 import os
 import stat
 import tarfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import _set_aws_env
-from s3_server import MotoServer, put_objects, read_tree
+from support.archives import Member, directory, file, link, special, tar_gz
+from support.s3_server import MotoServer, put_objects, read_tree, set_aws_env
 
 from predictor.artifacts import ArtifactsError, resolve_artifacts
 
 DEEP = "../" * 40  # from any directory this deep or shallower, climbs to /
-
-
-@dataclass
-class Member:
-    info: tarfile.TarInfo
-    data: bytes = b""
-
-
-def file(name: str, data: bytes = b"payload") -> Member:
-    info = tarfile.TarInfo(name)
-    info.size = len(data)
-    return Member(info, data)
-
-
-def directory(name: str) -> Member:
-    info = tarfile.TarInfo(name)
-    info.type, info.mode = tarfile.DIRTYPE, 0o755
-    return Member(info)
-
-
-def link(name: str, target: str, kind: bytes = tarfile.SYMTYPE) -> Member:
-    info = tarfile.TarInfo(name)
-    info.type, info.linkname = kind, target
-    return Member(info)
-
-
-def special(name: str, kind: bytes) -> Member:
-    info = tarfile.TarInfo(name)
-    info.type, info.devmajor, info.devminor = kind, 1, 3
-    return Member(info)
-
-
-def tar_gz(members: list[Member]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        for member in members:
-            archive.addfile(member.info, io.BytesIO(member.data) if member.data else None)
-    return buffer.getvalue()
 
 
 Publish = Callable[[list[Member]], str]
@@ -72,7 +32,7 @@ def publish(request: pytest.FixtureRequest, cache_dir: Path, tmp_path: Path) -> 
     def to_s3(members: list[Member]) -> str:
         s3_server: MotoServer = request.getfixturevalue("s3_server")
         bucket: str = request.getfixturevalue("bucket")
-        _set_aws_env(request.getfixturevalue("monkeypatch"), s3_server.env)
+        set_aws_env(request.getfixturevalue("monkeypatch"), s3_server.env)
         put_objects(s3_server.s3(), bucket, {"models/model.tar.gz": tar_gz(members)})
         return f"s3://{bucket}/models/model.tar.gz"
 

@@ -13,9 +13,10 @@ import uuid
 from pathlib import Path
 
 import pytest
-from fresh_python import run_cli
-from s3_server import REPO, clean_environ
-from test_artifacts_archive import Member, directory, file, link, special, tar_gz
+from support.archives import Member, directory, file, link, special, tar_gz
+from support.fresh_python import run_cli
+from support.paths import REPO
+from support.s3_server import clean_environ
 
 from predictor.artifacts import ArtifactsError, resolve_artifacts
 

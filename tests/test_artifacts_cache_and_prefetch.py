@@ -11,10 +11,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import S3Env
-from fault_proxy import FaultProxy
-from fresh_python import run_cli
-from s3_server import REPO, MotoServer, clean_environ, put_objects, read_tree
+from support.fault_proxy import FaultProxy
+from support.fresh_python import run_cli
+from support.paths import REPO
+from support.s3_server import MotoServer, S3Env, clean_environ, put_objects, read_tree
 
 from predictor.artifacts import resolve_artifacts
 

@@ -1,6 +1,6 @@
 """S3 misbehaving the ways it does in production (throttling, 5xx, resets, stalls, cut-off bodies):
 retried within bounds, then a clear error; never a half-written artifact that a later resolve trusts.
-The faults come from a real proxy process between boto3 and the S3 server (tests/fault_proxy.py)."""
+The faults come from a real proxy process between boto3 and the S3 server (tests/support/fault_proxy.py)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import S3Env
-from fault_proxy import FaultProxy
-from s3_server import MotoServer, put_objects, read_tree, stored_bytes
+from support.fault_proxy import FaultProxy
+from support.s3_server import MotoServer, S3Env, put_objects, read_tree, stored_bytes
 
 from predictor.artifacts import ArtifactsError, resolve_artifacts
 

@@ -7,9 +7,9 @@ import os
 from pathlib import Path
 
 import pytest
-from fresh_python import python_json, run_cli
-from s3_server import REGION, LockedS3, MotoServer, clean_environ, put_objects, read_tree
-from test_artifacts_s3 import FAIL_FAST_S, FRESH_RESOLVE, resolve, resolve_in_fresh_process
+from support.fresh_python import python_json, run_cli
+from support.resolve import FAIL_FAST_S, FRESH_RESOLVE, resolve, resolve_in_fresh_process
+from support.s3_server import REGION, LockedS3, MotoServer, clean_environ, put_objects, read_tree
 
 from predictor.artifacts import ArtifactsError, resolve_artifacts
 

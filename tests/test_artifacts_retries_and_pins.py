@@ -6,9 +6,8 @@ from __future__ import annotations
 import os
 
 import pytest
-from conftest import S3Env
-from fault_proxy import FaultProxy
-from s3_server import MotoServer, put_objects
+from support.fault_proxy import FaultProxy
+from support.s3_server import MotoServer, S3Env, put_objects
 
 from predictor.artifacts import ArtifactsError, resolve_artifacts
 

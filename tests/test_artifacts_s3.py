@@ -14,12 +14,12 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import S3Env
-from fault_proxy import FaultProxy, Record
-from fresh_python import python_json, run_cli
-from s3_server import LockedS3, MotoServer, clean_environ, put_objects, read_tree, stored_bytes
+from support.fault_proxy import FaultProxy, Record
+from support.fresh_python import run_cli
+from support.resolve import FAIL_FAST_S, resolve, resolve_in_fresh_process
+from support.s3_server import LockedS3, MotoServer, S3Env, clean_environ, put_objects, read_tree, stored_bytes
 
-from predictor.artifacts import ArtifactsError, resolve_artifacts
+from predictor.artifacts import ArtifactsError
 
 pytestmark = pytest.mark.usefixtures("s3_env")
 
@@ -28,11 +28,6 @@ LABELS = b'["setosa", "versicolor", "virginica"]'
 MODEL_FILES = {"model.onnx": WEIGHTS, "labels.json": LABELS, "tokenizer/vocab/words.txt": b"a\nb\n"}
 # Cache bookkeeping (ETags, digests, markers) is allowed, copies of the data are not.
 METADATA_ALLOWANCE = 64 * 1024
-FAIL_FAST_S = 2.0
-
-
-def resolve(uri: str, **settings: str) -> Path:
-    return resolve_artifacts(uri, environ={**os.environ, **settings})
 
 
 def object_requests(proxy: FaultProxy, bucket: str, key: str, method: str | None = "GET") -> int:
@@ -268,28 +263,6 @@ def test_readable_object_on_the_locked_server_is_fetched(
 
     assert error is None
     assert list((tmp_path / "fresh-cache").rglob("model.onnx"))
-
-
-# The IAM-enforcing server needs its own endpoint and credentials: a process of their own.
-FRESH_RESOLVE = """
-import json, sys, time
-from predictor.artifacts import ArtifactsError, resolve_artifacts
-started = time.monotonic()
-try:
-    resolve_artifacts(sys.argv[1])
-    error = None
-except ArtifactsError as exc:
-    error = str(exc)
-print(json.dumps({"error": error, "elapsed": time.monotonic() - started}))
-"""
-
-
-def resolve_in_fresh_process(uri: str, env: dict[str, str], tmp_path: Path) -> tuple[str | None, float]:
-    """resolve_artifacts(uri) in a new interpreter: (the ArtifactsError message or None, seconds taken)."""
-    answer = python_json(
-        FRESH_RESOLVE, uri, env=clean_environ(**env, PREDICTOR_CACHE_DIR=str(tmp_path / "fresh-cache"))
-    )
-    return answer["error"], answer["elapsed"]
 
 
 def test_large_object_arrives_byte_identical_through_parallel_ranges(

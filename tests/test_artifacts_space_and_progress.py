@@ -19,9 +19,10 @@ import termios
 import time
 from pathlib import Path
 
-from fault_proxy import FaultProxy
-from fresh_python import PREDICTOR_CLI
-from s3_server import REPO, MotoServer, clean_environ, put_objects
+from support.fault_proxy import FaultProxy
+from support.fresh_python import PREDICTOR_CLI
+from support.paths import REPO
+from support.s3_server import MotoServer, clean_environ, put_objects
 
 MIB = 1024 * 1024
 RESOLVE = "from predictor.artifacts import ArtifactsError, resolve_artifacts\n" + (

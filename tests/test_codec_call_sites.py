@@ -13,8 +13,9 @@ import ast
 from pathlib import Path
 
 import pytest
+from support.paths import REPO
 
-PREDICTOR = Path(__file__).resolve().parent.parent / "predictor"
+PREDICTOR = REPO / "predictor"
 # server/settings.py is data: it reads the environ and the settings `predictor serve` hands its
 # worker processes as JSON, never a request body.
 TRANSPORTS = sorted(

@@ -17,8 +17,9 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
-from aws_events import custom_event, sqs_batch
-from lambda_events import REPO, LambdaContext, http_api_v2
+from support.aws_events import custom_event, sqs_batch
+from support.lambda_events import LambdaContext, http_api_v2
+from support.paths import FIXTURES
 
 from predictor import problems
 from predictor._loading import load_predictor_class
@@ -36,7 +37,6 @@ from predictor.server.app import create_app
 from predictor.server.batcher import Batcher, BatchSettings
 from predictor.server.sagemaker import SageMakerRoutes
 
-FIXTURES = REPO / "tests" / "fixtures" / "predictors"
 RID = LambdaContext.aws_request_id
 Answer = tuple[int, str, bytes]
 

@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fresh_python import python_json
-from s3_server import REPO, MotoServer, clean_environ, put_objects
-from server_process import ServerProcess
+from support.fresh_python import python_json
+from support.paths import REPO
+from support.s3_server import MotoServer, clean_environ, put_objects
+from support.server_process import ServerProcess
 
 IRIS = REPO / "functions" / "iris"
 PREDICT_EVENT = REPO / "events" / "http-api-v2-predict.json"  # a setosa, then a virginica

@@ -10,13 +10,12 @@ from typing import Any
 import httpx
 import pytest
 from pydantic import BaseModel
-from server_process import REPO, ServerProcess
+from support.paths import FIXTURES
+from support.server_process import ServerProcess
 
 from predictor import ContractError, Limits, Predictor, PredictorError
 from predictor._loading import load_predictor_class
 from predictor.runtime import Runtime, started_runtime
-
-FIXTURES = REPO / "tests" / "fixtures" / "predictors"
 
 
 class Item(BaseModel):

@@ -9,8 +9,9 @@ import httpx
 import numpy as np
 import pytest
 from PIL import Image
-from server_process import REPO, ServerProcess
 from sklearn.datasets import load_digits
+from support.paths import REPO
+from support.server_process import ServerProcess
 
 DIGITS = REPO / "functions" / "digits"
 

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from server_process import REPO, ServerProcess
+from support.paths import FIXTURES
+from support.server_process import ServerProcess
 
-FIXTURES = REPO / "tests" / "fixtures" / "predictors"
 BURST = 40
 
 

@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 import pytest
-from aws_events import sqs_batch
-from event_sources import FIXTURES
+from support.aws_events import sqs_batch
+from support.paths import FIXTURES
 
 from predictor import problems
 from predictor._loading import load_predictor_class
@@ -146,7 +146,7 @@ def test_a_mixed_file_chunk_gets_the_problems_each_line_gets_alone(codec: Codec)
 def test_a_batch_of_bare_instances_is_answered_as_the_general_path_answers_it(
     predictor: str, names: list[str], batch_size: str, queue: str, groups: list[str] | None
 ) -> None:
-    from lambda_events import LambdaContext
+    from support.lambda_events import LambdaContext
 
     from predictor.aws_lambda.sources._sqs_messages import bare_instances
     from predictor.aws_lambda.sources.sqs import SqsEvent

@@ -11,8 +11,8 @@ from xml.etree import ElementTree
 
 import pytest
 from botocore.exceptions import ClientError
-from fault_proxy import FaultProxy
-from s3_server import DENIED_PREFIX, OPEN_PREFIX, LockedS3, MotoServer
+from support.fault_proxy import FaultProxy
+from support.s3_server import DENIED_PREFIX, OPEN_PREFIX, LockedS3, MotoServer
 
 BODY = os.urandom(100_000)
 SHORT_TIMEOUT_S = 0.5

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from dockerfile import Dockerfile
-from fresh_python import PREDICTOR_CLI
-from processes import HOST, free_port
-from server_process import REPO, ServerProcess
-from test_template import load_template
+from support.cloudformation import load_template
+from support.dockerfile import Dockerfile
+from support.fresh_python import PREDICTOR_CLI
+from support.paths import REPO
+from support.processes import HOST, free_port
+from support.server_process import ServerProcess
 
 SAGEMAKER_IMAGES = {
     "cpu": REPO / "container" / "sagemaker-cpu.Dockerfile",

@@ -8,9 +8,8 @@ from functools import cache
 from typing import Any
 
 import pytest
-from lambda_events import (
+from support.lambda_events import (
     JSON_HEADERS,
-    REPO,
     SHAPES,
     LambdaContext,
     http_event,
@@ -18,6 +17,7 @@ from lambda_events import (
     response_headers,
     response_json,
 )
+from support.paths import FIXTURES
 
 from predictor import Limits
 from predictor._loading import load_predictor_class
@@ -25,7 +25,6 @@ from predictor.aws_lambda import LambdaHandler, UnrecognisedEvent
 from predictor.aws_lambda.sources.http import BAD_BASE64
 from predictor.runtime import Runtime
 
-FIXTURES = REPO / "tests" / "fixtures" / "predictors"
 CONTEXT = LambdaContext()
 LIMITS = Limits(max_body_bytes=256, max_instances=3)
 EVERY_SHAPE = pytest.mark.parametrize("shape", SHAPES)

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from functools import cache
 
 import pytest
-from fresh_python import python_json
-from lambda_events import REPO, SETOSA, SHAPES, VIRGINICA, LambdaContext, http_event
+from support.fresh_python import python_json
+from support.lambda_events import SETOSA, SHAPES, VIRGINICA, LambdaContext, http_event
+from support.paths import FIXTURES, REPO
 
 from predictor import Limits
 from predictor._loading import load_predictor_class
@@ -18,7 +19,6 @@ from predictor.aws_lambda import LambdaHandler
 from predictor.aws_lambda.sources.http import HttpEvent
 from predictor.runtime import Runtime
 
-FIXTURES = REPO / "tests" / "fixtures" / "predictors"
 CONTEXT = LambdaContext()
 JSON = "application/json"
 GOOD = json.dumps({"instances": [SETOSA, VIRGINICA]})
@@ -117,7 +117,7 @@ PROBE = textwrap.dedent(
     """
     import json, sys
     sys.path.insert(0, "tests")
-    from lambda_events import SETOSA, SHAPES, LambdaContext, http_event, predict_event
+    from support.lambda_events import SETOSA, SHAPES, LambdaContext, http_event, predict_event
     from predictor._loading import load_predictor_class
     from predictor.aws_lambda import LambdaHandler
 

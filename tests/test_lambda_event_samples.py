@@ -6,10 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from aws_events import SAMPLE_BUCKET, SAMPLE_KEY, SAMPLES, SETOSA, sample_events
-from conftest import EventsAws
-from fresh_python import run_cli
-from s3_server import clean_environ
+from support.aws_events import SAMPLE_BUCKET, SAMPLE_KEY, SAMPLES, SETOSA, sample_events
+from support.fresh_python import run_cli
+from support.s3_server import EventsAws, clean_environ
 
 from predictor.cli import main
 

@@ -6,12 +6,12 @@ import json
 import textwrap
 
 import pytest
-from aws_events import custom_event, s3_batch, scheduled_event
-from conftest import EventsAws
-from event_sources import handler_for, item, jsonl, keys, read
-from fresh_python import python_json, run_python
-from lambda_events import REPO, LambdaContext
-from s3_server import clean_environ
+from support.aws_events import custom_event, s3_batch, scheduled_event
+from support.event_sources import handler_for, item, jsonl, keys, read
+from support.fresh_python import python_json, run_python
+from support.lambda_events import LambdaContext
+from support.paths import TESTS
+from support.s3_server import EventsAws, clean_environ
 
 from predictor.aws_lambda import UnrecognisedEvent
 
@@ -93,8 +93,8 @@ EVENT_PATH_SCRIPT = textwrap.dedent(
     """
     import json, sys
     sys.path[:0] = [sys.argv[1]]
-    from aws_events import s3_put, sqs_batch
-    from event_sources import handler_for, item
+    from support.aws_events import s3_put, sqs_batch
+    from support.event_sources import handler_for, item
     bucket = sys.argv[2]
     handler = handler_for("iris", {"OUTPUT_URI": f"s3://{bucket}/out/"})
     print(json.dumps(handler(s3_put(bucket, "in/a.jsonl"), None)))
@@ -109,7 +109,7 @@ def test_event_paths_never_import_the_http_stack(events_aws: EventsAws) -> None:
     events_aws.s3.put_object(Bucket=bucket, Key="in/a.jsonl", Body=b"{}\n")
     env = clean_environ(**events_aws.server.env, AWS_ENDPOINT_URL=events_aws.server.endpoint_url)
 
-    finished = run_python(EVENT_PATH_SCRIPT, str(REPO / "tests"), bucket, env=env)
+    finished = run_python(EVENT_PATH_SCRIPT, str(TESTS), bucket, env=env)
 
     assert finished.returncode == 0, finished.stderr
     # The function logs to stdout first (its setup line); the script's three answers come last.

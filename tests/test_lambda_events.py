@@ -6,10 +6,9 @@ import json
 from typing import Any
 
 import pytest
-from aws_events import sample_events as event_source_samples
-from fresh_python import run_cli
-from lambda_events import (
-    REPO,
+from support.aws_events import sample_events as event_source_samples
+from support.fresh_python import run_cli
+from support.lambda_events import (
     SAMPLES,
     SETOSA,
     SHAPES,
@@ -21,6 +20,7 @@ from lambda_events import (
     response_json,
     sample_events,
 )
+from support.paths import REPO
 
 from predictor._loading import load_predictor_class
 from predictor.aws_lambda import LambdaHandler
@@ -129,7 +129,8 @@ def test_every_sample_event_has_an_expected_answer() -> None:
 
 
 def test_sample_events_are_what_the_builders_make() -> None:
-    # events/ is written by `python tests/lambda_events.py`; a hand edit would drift from the AWS shapes.
+    # events/ is written by `PYTHONPATH=tests python -m support.lambda_events`; a hand edit would
+    # drift from the AWS shapes.
     for name, event in sample_events().items():
         assert json.loads((SAMPLES / name).read_text()) == event, f"regenerate events/{name}"
 

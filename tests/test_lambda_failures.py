@@ -17,14 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lambda_events import JSON_HEADERS, REPO, SETOSA, SHAPES, LambdaContext, http_event, response_headers
+from support.lambda_events import JSON_HEADERS, SETOSA, SHAPES, LambdaContext, http_event, response_headers
+from support.paths import FIXTURES, REPO
 
 from predictor._loading import load_predictor_class
 from predictor.aws_lambda import LambdaHandler
 from predictor.aws_lambda.sources.http import BAD_BASE64, HttpEvent
 from predictor.problems import ProblemError
 
-FIXTURES = REPO / "tests" / "fixtures" / "predictors"
 CONTEXT = LambdaContext()
 ITEM = {"x": 1.5, "name": "a"}
 GOOD = json.dumps({"instances": [SETOSA]})

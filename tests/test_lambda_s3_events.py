@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from aws_events import eventbridge_object_created, s3_put, s3_test_event, sqs_batch
-from conftest import EventsAws
-from event_sources import handler_for, item, jsonl, keys, read, read_lines
-from lambda_events import LambdaContext
+from support.aws_events import eventbridge_object_created, s3_put, s3_test_event, sqs_batch
+from support.event_sources import handler_for, item, jsonl, keys, read, read_lines
+from support.lambda_events import LambdaContext
+from support.s3_server import EventsAws
 
 from predictor import Limits
 
@@ -245,14 +245,6 @@ def test_non_finite_prediction_fails_the_file_instead_of_writing_null(
     assert not [key for key in keys(events_aws.s3, buckets.outputs) if key.endswith(".manifest.json")]
 
 
-@dataclass(frozen=True)
-class ShortContext(LambdaContext):
-    remaining_ms: int = 1500
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_ms
-
-
 def test_too_little_remaining_time_fails_early_saying_how_far_it_got(
     events_aws: EventsAws, buckets: Buckets
 ) -> None:
@@ -261,7 +253,11 @@ def test_too_little_remaining_time_fails_early_saying_how_far_it_got(
     with pytest.raises(
         Exception, match=r"after 0 records \(0 of 1 bytes read\).*timeout.*S3 Batch Operations"
     ):
-        run(handler_for("echo", buckets.environ), s3_put(buckets.inputs, "a.jsonl"), ShortContext())
+        run(
+            handler_for("echo", buckets.environ),
+            s3_put(buckets.inputs, "a.jsonl"),
+            LambdaContext(remaining_ms=1500),
+        )
     assert keys(events_aws.s3, buckets.outputs) == []
 
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import boto3
 import pytest
-from fault_proxy import FaultProxy
-from s3_server import MotoServer
+from support.fault_proxy import FaultProxy
+from support.s3_server import MotoServer
 
 from predictor.aws_lambda.s3_files._output import MultipartOutput, OutputWriteError
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 import textwrap
 
-from conftest import EventsAws
-from event_sources import read, read_lines
-from fresh_python import python_json
-from lambda_events import REPO
-from s3_server import clean_environ
+from support.event_sources import read, read_lines
+from support.fresh_python import python_json
+from support.paths import TESTS
+from support.s3_server import EventsAws, clean_environ
 
 LINES = 100_000
 # Lines of ~430 bytes: a 43 MB input and a 45 MB output. Streamed, the peak grows by the output
@@ -22,8 +21,8 @@ SCRIPT = textwrap.dedent(
     """
     import json, sys
     sys.path[:0] = [sys.argv[1]]
-    from aws_events import s3_put
-    from event_sources import handler_for
+    from support.aws_events import s3_put
+    from support.event_sources import handler_for
     bucket = sys.argv[2]
     handler = handler_for("echo", {"OUTPUT_URI": f"s3://{bucket}/out/"})
     handler(s3_put(bucket, "small.jsonl"), None)  # warm: clients, pools, first chunk
@@ -52,7 +51,7 @@ def test_a_large_file_streams_with_flat_memory(events_aws: EventsAws) -> None:
     events_aws.s3.put_object(Bucket=bucket, Key="small.jsonl", Body=("\n".join(rows[:3000]) + "\n").encode())
     env = clean_environ(**events_aws.server.env, AWS_ENDPOINT_URL=events_aws.server.endpoint_url)
 
-    report = python_json(SCRIPT, str(REPO / "tests"), bucket, env=env, timeout=300)
+    report = python_json(SCRIPT, str(TESTS), bucket, env=env, timeout=300)
     assert report["answer"]["results"][0]["records"] == LINES
     assert report["growth_kib"] / 1024 < MAX_GROWTH_MIB, (
         f"peak RSS grew {report['growth_kib'] / 1024:.0f} MiB"

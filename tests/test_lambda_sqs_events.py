@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_events import sqs_batch
-from conftest import EventsAws
-from event_sources import FIXTURES, handler_for, item, keys, read
-from fresh_python import run_cli
-from lambda_events import SETOSA, LambdaContext
+from support.aws_events import sqs_batch
+from support.event_sources import handler_for, item, keys, read
+from support.fresh_python import run_cli
+from support.lambda_events import SETOSA, LambdaContext
+from support.paths import FIXTURES
+from support.s3_server import EventsAws
 
 from predictor.aws_lambda import MalformedEvent
 

@@ -6,7 +6,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from server_process import PREDICTOR_CLI, REPO
+from support.paths import FIXTURES, REPO
+from support.server_process import PREDICTOR_CLI
 
 from predictor import Predictor
 from predictor._loading import LoadError, load_predictor_class
@@ -64,8 +65,8 @@ def test_imported_predictor_classes_are_not_candidates(tmp_path: Path) -> None:
         "class Mine(Echo):\n"
         "    pass\n"
     )
-    (tmp_path / "_models.py").write_text((REPO / "tests/fixtures/predictors/_models.py").read_text())
-    (tmp_path / "echo.py").write_text((REPO / "tests/fixtures/predictors/echo.py").read_text())
+    (tmp_path / "_models.py").write_text((FIXTURES / "_models.py").read_text())
+    (tmp_path / "echo.py").write_text((FIXTURES / "echo.py").read_text())
 
     assert load_predictor_class(str(tmp_path)).__name__ == "Mine"
 

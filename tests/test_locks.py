@@ -10,11 +10,11 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
-from dockerfile import Dockerfile
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+from support.dockerfile import Dockerfile
+from support.paths import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 DEV = REPO / "requirements" / "dev.txt"
 SAM = REPO / "requirements" / "sam.txt"
 CHECKOV = REPO / "requirements" / "checkov.txt"

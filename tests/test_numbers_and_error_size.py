@@ -11,8 +11,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from lambda_events import LambdaContext
-from test_server_bad_input import FIXTURES, Targets, assert_problem, both, instances
+from support.both_transports import Targets, assert_problem, both, instances
+from support.lambda_events import LambdaContext
+from support.paths import FIXTURES
 
 from predictor._loading import load_predictor_class
 from predictor.aws_lambda import LambdaHandler

@@ -7,10 +7,10 @@ import os
 from pathlib import Path
 
 import pytest
+from support.paths import REPO
 
 from predictor.onnx_session import CPU, CUDA, available_cpus, choose_providers, open_session
 
-REPO = Path(__file__).resolve().parents[1]
 IRIS_MODEL = REPO / "functions" / "iris" / "model" / "model.onnx"
 AFFINITY = len(os.sched_getaffinity(0))
 

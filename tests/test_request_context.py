@@ -8,10 +8,11 @@ from typing import Any
 
 import httpx
 import pytest
-from lambda_events import SHAPES, LambdaContext, http_event, response_headers
 from mangum import Mangum
-from server_process import REPO, ServerProcess
 from starlette.responses import Response
+from support.lambda_events import SHAPES, LambdaContext, http_event, response_headers
+from support.paths import FIXTURES
+from support.server_process import ServerProcess
 
 from predictor._loading import load_predictor_class
 from predictor.aws_lambda import LambdaHandler
@@ -20,7 +21,6 @@ from predictor.aws_lambda.sources.http import event_shape as shape_of
 from predictor.runtime import Runtime
 from predictor.server.request_context import context_from_scope
 
-FIXTURES = REPO / "tests" / "fixtures" / "predictors"
 ATTRIBUTES = "trace=abc,shadow=1"
 INSTANCES = {"instances": [{"x": 1, "name": "a"}, {"x": 2, "name": "b"}]}
 HEADERS = {

@@ -15,8 +15,8 @@ from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials as BotoCredentials
-from s3_server import LockedS3
-from test_artifacts_s3 import resolve_in_fresh_process
+from support.resolve import resolve_in_fresh_process
+from support.s3_server import LockedS3
 
 from predictor.artifacts import _s3
 from predictor.artifacts._s3_boto import BotoS3

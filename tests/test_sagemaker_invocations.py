@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import httpx
 import numpy as np
 import pytest
-from server_process import REPO, ServerProcess
+from support.paths import FIXTURES, REPO
+from support.server_process import ServerProcess
 
-FIXTURES = REPO / "tests" / "fixtures" / "predictors"
 IRIS = REPO / "functions" / "iris"
 SETOSA = [5.1, 3.5, 1.4, 0.2]
 VIRGINICA = [6.7, 3.0, 5.2, 2.3]

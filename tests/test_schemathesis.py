@@ -10,7 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from server_process import REPO, ServerProcess
+from support.paths import REPO
+from support.server_process import ServerProcess
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 IRIS = REPO / "functions" / "iris"

@@ -10,7 +10,8 @@ from typing import Any
 
 import httpx
 import pytest
-from server_process import REPO, ServerProcess
+from support.paths import REPO
+from support.server_process import ServerProcess
 
 IRIS = REPO / "functions" / "iris"
 SETOSA = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}

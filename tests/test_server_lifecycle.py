@@ -10,14 +10,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fresh_python import python_json
-from processes import HOST, free_port
-from server_process import REPO, ServerProcess
+from support.fresh_python import python_json
+from support.paths import FIXTURES
+from support.processes import HOST, free_port
+from support.server_process import ServerProcess
 
 from predictor.server.batcher import BatchSettings
 from predictor.server.serve import ServeSettings, container_model_uri
-
-FIXTURES = REPO / "tests" / "fixtures" / "predictors"
 
 
 def test_sagemaker_bind_to_port_is_used_when_no_port_is_given() -> None:

@@ -19,12 +19,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from processes import HOST
-from server_process import REPO, ServerProcess
+from support.paths import FIXTURES
+from support.processes import HOST
+from support.server_process import ServerProcess
 
 from predictor.server.connections import connection_cap
 
-ECHO = REPO / "tests" / "fixtures" / "predictors" / "echo.py"
+ECHO = FIXTURES / "echo.py"
 MIB = 1024 * 1024
 BODY_LIMIT = MIB
 # After a refusal the server reads and drops at most this much more of the body.

@@ -8,9 +8,9 @@ import time
 
 import httpx
 import pytest
-from server_process import REPO, ServerProcess
+from support.paths import FIXTURES
+from support.server_process import ServerProcess
 
-FIXTURES = REPO / "tests" / "fixtures" / "predictors"
 BURST = 40
 TIMEOUT_ENV = "SAGEMAKER_MODEL_SERVER_TIMEOUT"
 

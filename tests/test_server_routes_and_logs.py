@@ -13,11 +13,11 @@ from typing import Any
 
 import httpx
 import pytest
-from fresh_python import PREDICTOR_CLI, REPO, run_cli
-from processes import HOST
-from server_process import ServerProcess
+from support.fresh_python import PREDICTOR_CLI, run_cli
+from support.paths import FIXTURES, REPO
+from support.processes import HOST
+from support.server_process import ServerProcess
 
-FIXTURES = REPO / "tests" / "fixtures" / "predictors"
 IRIS = REPO / "functions" / "iris"
 
 

@@ -11,8 +11,9 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from fresh_python import REPO, python_json
-from processes import HOST, free_port, stop
+from support.fresh_python import python_json
+from support.paths import REPO
+from support.processes import HOST, free_port, stop
 
 from predictor.server.settings import BatchSettings, ServerSettings, ServeSettings
 

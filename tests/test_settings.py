@@ -8,8 +8,9 @@ from dataclasses import fields, replace
 from typing import Any
 
 import pytest
-from fresh_python import REPO, python_json, run_cli
-from s3_server import clean_environ
+from support.fresh_python import python_json, run_cli
+from support.paths import REPO
+from support.s3_server import clean_environ
 
 from predictor._settings_table import ROWS, declared_variables, render, variables
 from predictor.artifacts._settings import FetchSettings

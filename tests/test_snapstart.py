@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fresh_python import python_json
+from support.fresh_python import python_json
 
 
 def test_restore_hook_renews_every_aws_client_and_reseeds_generators() -> None:

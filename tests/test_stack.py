@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_template import REPO, TEMPLATE, load_template, sam_cli
+from support.cloudformation import TEMPLATE, load_template, sam_cli
+from support.paths import REPO
 
 DIGITS = REPO / "stacks" / "digits.yaml"
 COMMAND_TIMEOUT_S = 300

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from conftest import EventsAws
-from event_sources import handler_for, item, jsonl, read, read_lines
-from lambda_events import LambdaContext
-from test_template import TEMPLATE, load_template
+from support.cloudformation import TEMPLATE, load_template
+from support.event_sources import handler_for, item, jsonl, read, read_lines
+from support.lambda_events import LambdaContext
+from support.s3_server import EventsAws
 
 
 def map_state() -> dict[str, Any]:

@@ -16,12 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from lambda_events import JSON_HEADERS, SETOSA, http_api_v2
-from s3_server import MotoServer, clean_environ
+from support.cloudformation import TEMPLATE, function_property, load_template, resources_of_type, sam_cli
+from support.lambda_events import JSON_HEADERS, SETOSA, http_api_v2
+from support.paths import REPO
+from support.s3_server import MotoServer, clean_environ
 
-REPO = Path(__file__).resolve().parents[1]
-TEMPLATE = REPO / "template.yaml"
 APP_ROUTES = {"POST /predict", "GET /health", "GET /metadata", "GET /docs", "GET /openapi.json"}
 BUILD_TIMEOUT_S = 600
 COMMAND_TIMEOUT_S = 120
@@ -40,43 +39,6 @@ replies = {route: app.handler(event, None) for route, event in events.items()}
 origins = {name: sys.modules[name].__file__ for name in ("app", "predictor", "onnxruntime", "pydantic_core")}
 print(json.dumps({"replies": replies, "origins": origins}))
 """
-
-
-class CfnLoader(yaml.SafeLoader):
-    """YAML loader that reads CloudFormation short-form tags (!Ref, !If, !Sub...) as their long form."""
-
-
-def _cfn_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    value: Any
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    if suffix == "Ref":
-        return {"Ref": value}
-    if suffix == "GetAtt" and isinstance(value, str):
-        value = value.split(".", 1)
-    return {f"Fn::{suffix}": value}
-
-
-CfnLoader.add_multi_constructor("!", _cfn_tag)
-
-
-def load_template(path: Path) -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.load(path.read_text(), Loader=CfnLoader)
-    return loaded
-
-
-def resources_of_type(template: Mapping[str, Any], kind: str) -> dict[str, dict[str, Any]]:
-    return {name: res for name, res in template["Resources"].items() if res["Type"] == kind}
-
-
-def function_property(template: Mapping[str, Any], function: str, name: str) -> Any:
-    """A function's property, falling back to Globals as SAM does."""
-    own = template["Resources"][function]["Properties"]
-    return own.get(name, template.get("Globals", {}).get("Function", {}).get(name))
 
 
 @pytest.fixture(scope="module")
@@ -144,13 +106,6 @@ def test_every_zip_function_uses_the_runtime_layer_of_its_architecture(template:
 # --------------------------------------------------------------------------------------------
 # The real aws-sam-cli
 # --------------------------------------------------------------------------------------------
-
-
-def sam_cli() -> str:
-    sam = shutil.which("sam") or str(REPO / ".venv-sam" / "bin" / "sam")
-    if not os.access(sam, os.X_OK):
-        pytest.fail("aws-sam-cli not found on PATH or in .venv-sam/: run `make sam`", pytrace=False)
-    return sam
 
 
 def python312() -> str:

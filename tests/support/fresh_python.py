@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
+from support.paths import REPO
+
 PREDICTOR_CLI = Path(sys.executable).parent / "predictor"
 
 

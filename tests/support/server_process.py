@@ -12,8 +12,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
-from fresh_python import PREDICTOR_CLI, REPO
-from processes import HOST, free_port, stop
+from support.fresh_python import PREDICTOR_CLI
+from support.paths import REPO
+from support.processes import HOST, free_port, stop
 
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0

@@ -11,16 +11,18 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from processes import HOST, free_port, stop
+
+from support.processes import HOST, free_port, stop
 
 if TYPE_CHECKING:
+    import pytest
     from mypy_boto3_s3 import S3Client
 
-REPO = Path(__file__).resolve().parents[1]
 MOTO_SERVER = Path(sys.executable).parent / "moto_server"
 REGION = "us-east-1"
 START_TIMEOUT_S = 30.0
@@ -247,3 +249,29 @@ def stored_bytes(directory: Path) -> int:
             if path.is_file() and not path.is_symlink():
                 sizes[(stat.st_dev, stat.st_ino)] = stat.st_size
     return sum(sizes.values())
+
+
+def set_aws_env(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
+    """os.environ holds exactly these AWS settings (until the test ends): none from the developer's shell."""
+    for name in AWS_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+
+@dataclass
+class S3Env:
+    """What an in-process test sees: the environment boto3 reads, and the endpoint it names."""
+
+    endpoint_url: str
+    env: dict[str, str]
+    cache_dir: Path
+
+
+@dataclass
+class EventsAws:
+    """The moto server as the event paths see it: S3 and SQS through AWS_ENDPOINT_URL."""
+
+    server: MotoServer
+    s3: Any
+    sqs: Any

@@ -1,6 +1,6 @@
 """A fault-injecting HTTP proxy for an S3 server: 503 SlowDown, connection resets, stalls, truncated bodies.
 
-Run as a process, `python tests/fault_proxy.py --upstream http://127.0.0.1:PORT`, it prints
+Run as a process, `python -m support.fault_proxy --upstream http://127.0.0.1:PORT` from tests/, it prints
 `listening on http://127.0.0.1:N` once it accepts connections and forwards every request to the upstream.
 Tests set faults and read the request log through `/__faults__/...` routes (no S3 bucket name can start
 with "_"), using the `FaultProxy` client below. Standard library only, so it starts in milliseconds.
@@ -21,12 +21,12 @@ import time
 import urllib.request
 from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
-from processes import stop
+from support.paths import TESTS
+from support.processes import stop
 
 CONTROL = "/__faults__/"
 FAULTS = ("slowdown", "error", "reset", "stall", "stall_body", "truncate", "delay")
@@ -257,7 +257,8 @@ class FaultProxy:
     @classmethod
     def start(cls, upstream: str) -> FaultProxy:
         process = subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve()), "--upstream", upstream],
+            [sys.executable, "-m", "support.fault_proxy", "--upstream", upstream],
+            cwd=TESTS,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )

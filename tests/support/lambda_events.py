@@ -3,7 +3,7 @@
 tests/fixtures/events/ holds `sam local generate-event` output verbatim (HTTP API payload 2.0,
 REST API proxy, ALB). SAM CLI has no generator for HTTP API payload 1.0 or Function URL events,
 so those are derived here from the generated ones, following the shapes AWS documents.
-`python tests/lambda_events.py` rewrites the sample events in events/ from these builders.
+`PYTHONPATH=tests python -m support.lambda_events` rewrites the sample events in events/ from these builders.
 """
 
 from __future__ import annotations
@@ -17,9 +17,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-TEMPLATES = REPO / "tests" / "fixtures" / "events"
-SAMPLES = REPO / "events"
+from support.paths import EVENT_TEMPLATES, SAMPLES
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 SETOSA = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
@@ -32,14 +30,17 @@ Body = str | bytes | None
 
 @dataclass(frozen=True)
 class LambdaContext:
-    """The parts of Lambda's context object a handler reads, with a fixed request id."""
+    """The parts of Lambda's context object a handler reads, with a fixed request id: the one fake
+    context every test passes (`LambdaContext(aws_request_id=...)`, `LambdaContext(remaining_ms=...)`)."""
 
     aws_request_id: str = "3f1b2c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
     function_name: str = "iris"
     memory_limit_in_mb: int = 1769
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:iris"
+    remaining_ms: int = 900_000
 
     def get_remaining_time_in_millis(self) -> int:
-        return 900_000
+        return self.remaining_ms
 
 
 def http_api_v2(
@@ -216,7 +217,7 @@ def write_samples(directory: Path = SAMPLES) -> None:
 
 @cache
 def _generated(name: str) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads((TEMPLATES / name).read_text())
+    loaded: dict[str, Any] = json.loads((EVENT_TEMPLATES / name).read_text())
     return loaded
 
 

@@ -4,7 +4,8 @@ tests/fixtures/events/ holds `sam local generate-event` output verbatim (`s3 put
 `sqs receive-message`, `s3 batch-invocation`, `cloudwatch scheduled-event`). SAM CLI has no
 generator for EventBridge's S3 "Object Created", custom EventBridge events, S3's test event,
 or Batch Operations schema 2.0; those follow the shapes in AWS's documentation.
-`python tests/aws_events.py` rewrites the event-source samples in events/ from these builders.
+`PYTHONPATH=tests python -m support.aws_events` rewrites the event-source samples in events/ from these
+builders.
 """
 
 from __future__ import annotations
@@ -12,20 +13,18 @@ from __future__ import annotations
 import copy
 import json
 from functools import cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 
-REPO = Path(__file__).resolve().parents[1]
-TEMPLATES = REPO / "tests" / "fixtures" / "events"
-SAMPLES = REPO / "events"
+from support.paths import EVENT_TEMPLATES, SAMPLES
+
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 
 
 @cache
 def _loaded(name: str) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads((TEMPLATES / name).read_text())
+    loaded: dict[str, Any] = json.loads((EVENT_TEMPLATES / name).read_text())
     return loaded
 
 

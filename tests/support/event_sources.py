@@ -6,14 +6,11 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from lambda_events import REPO
-
 from predictor import Limits
 from predictor._loading import load_predictor_class
 from predictor.aws_lambda import LambdaHandler
 from predictor.runtime import Runtime
-
-FIXTURES = REPO / "tests" / "fixtures" / "predictors"
+from support.paths import FIXTURES, REPO
 
 
 def handler_for(predictor: str, environ: Mapping[str, str], limits: Limits | None = None) -> LambdaHandler:
