@@ -196,7 +196,8 @@ class JsonInstances:
         """Validate many JSON-encoded instances in one call, each on its own (no text is joined to
         another); None if any one fails, and then `parse_instance_json` one by one says which and
         why. The fast branch of the codec's `decode_records`: it accepts exactly what
-        `parse_instance_json` accepts, as tests/test_event_batch_validation.py holds it to."""
+        `parse_instance_json` accepts, as tests/aws_lambda/test_event_batch_validation.py holds it
+        to."""
         try:
             instances: list[Any] = self._instance_texts.validate_python(texts, strict=True)
             if self._walked_fields:

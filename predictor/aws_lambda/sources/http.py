@@ -2,7 +2,7 @@
 
 `POST /predict` takes a lean path: event → runtime → the response Mangum would build.
 Everything else (other routes, methods, odd paths) goes through Mangum and FastAPI,
-imported on first use. tests/test_lambda_direct_path.py proves both paths answer
+imported on first use. tests/aws_lambda/test_lambda_direct_path.py proves both paths answer
 alike for every event shape.
 """
 
