@@ -96,23 +96,14 @@ def compile_dev(scratch: Path, *refresh: str) -> None:
     )  # fmt: skip
 
 
-def compile_sam(scratch: Path, *refresh: str) -> None:
-    wanted = scratch / "sam.in"
-    wanted.write_text(SAM_CLI + "\n")
+def compile_tool(scratch: Path, requirement: str, output: Path, *refresh: str) -> None:
+    """A tool whose dependencies clash with the dev lock's, locked for a virtualenv of its own."""
+    wanted = scratch / f"{output.stem}.in"
+    wanted.write_text(requirement + "\n")
     uv(
         scratch,
         str(wanted), "--python-version", "3.11", "--generate-hashes",
-        "--custom-compile-command", "make lock", "--output-file", str(SAM), *refresh,
-    )  # fmt: skip
-
-
-def compile_checkov(scratch: Path, *refresh: str) -> None:
-    wanted = scratch / "checkov.in"
-    wanted.write_text(CHECKOV_TOOL + "\n")
-    uv(
-        scratch,
-        str(wanted), "--python-version", "3.11", "--generate-hashes",
-        "--custom-compile-command", "make lock", "--output-file", str(CHECKOV), *refresh,
+        "--custom-compile-command", "make lock", "--output-file", str(output), *refresh,
     )  # fmt: skip
 
 
@@ -178,8 +169,8 @@ def main() -> None:
             compile_oldest(args.oldest, Path(scratch))
             return
         compile_dev(Path(scratch), *refresh)
-        compile_sam(Path(scratch), *refresh)
-        compile_checkov(Path(scratch), *refresh)
+        compile_tool(Path(scratch), SAM_CLI, SAM, *refresh)
+        compile_tool(Path(scratch), CHECKOV_TOOL, CHECKOV, *refresh)
         compile_deployed(Path(scratch))
 
 
