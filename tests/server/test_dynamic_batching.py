@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from support.paths import FIXTURES
-from support.server_process import ServerProcess
+from support.server_process import ServerProcess, probe_while_predicting
 
 BURST = 40
 
@@ -145,20 +145,9 @@ def test_ping_answers_within_two_seconds_while_predict_runs() -> None:
         ServerProcess(FIXTURES / "slow.py", {"TEARDOWN_FILE": "/dev/null"}) as server,
         httpx.Client(base_url=server.url, trust_env=False, timeout=10) as client,
     ):
-
-        async def during() -> tuple[httpx.Response, float]:
-            async with httpx.AsyncClient(base_url=server.url, trust_env=False, timeout=10) as aclient:
-                predict = asyncio.create_task(
-                    aclient.post("/invocations", json={"instances": [{"x": 3, "name": "long"}]})
-                )
-                await asyncio.sleep(0.3)
-                started = time.monotonic()
-                ping = await aclient.get("/ping")
-                elapsed = time.monotonic() - started
-                await predict
-                return ping, elapsed
-
-        ping, elapsed = asyncio.run(during())
+        probe = probe_while_predicting(
+            server.url, "/invocations", {"instances": [{"x": 3, "name": "long"}]}, "/ping"
+        )
         assert client.get("/ping").status_code == 200
-    assert ping.status_code == 200
-    assert elapsed < 2
+    assert probe.answer.status_code == 200
+    assert probe.seconds < 2

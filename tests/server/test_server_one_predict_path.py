@@ -9,7 +9,7 @@ import time
 import httpx
 import pytest
 from support.paths import FIXTURES
-from support.server_process import ServerProcess
+from support.server_process import ServerProcess, probe_while_predicting
 
 BURST = 40
 TIMEOUT_ENV = "SAGEMAKER_MODEL_SERVER_TIMEOUT"
@@ -98,19 +98,9 @@ def test_predict_queues_behind_invocations_and_its_wait_counts_toward_the_timeou
 
 def test_health_answers_while_a_predict_route_call_runs() -> None:
     with ServerProcess(FIXTURES / "slow.py", {"TEARDOWN_FILE": "/dev/null"}) as server:
-
-        async def during() -> tuple[httpx.Response, float, httpx.Response]:
-            async with httpx.AsyncClient(base_url=server.url, trust_env=False, timeout=10) as client:
-                predict = asyncio.create_task(
-                    client.post("/predict", json={"instances": [{"x": 2, "name": "long"}]})
-                )
-                await asyncio.sleep(0.3)
-                started = time.monotonic()
-                health = await client.get("/health")
-                elapsed = time.monotonic() - started
-                return health, elapsed, await predict
-
-        health, elapsed, predicted = asyncio.run(during())
-    assert health.status_code == 200
-    assert elapsed < 1.5
-    assert predicted.status_code == 200
+        probe = probe_while_predicting(
+            server.url, "/predict", {"instances": [{"x": 2, "name": "long"}]}, "/health"
+        )
+    assert probe.answer.status_code == 200
+    assert probe.seconds < 1.5
+    assert probe.predicted.status_code == 200

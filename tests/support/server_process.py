@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -9,8 +10,12 @@ import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any
+
+import httpx
 
 from support.fresh_python import PREDICTOR_CLI
 from support.paths import REPO
@@ -116,3 +121,27 @@ def _answers(port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A GET sent while a long predict call was running: its answer and how long it took."""
+
+    answer: httpx.Response
+    seconds: float
+    predicted: httpx.Response
+
+
+def probe_while_predicting(url: str, predict_path: str, body: dict[str, Any], probe_path: str) -> Probe:
+    """POST `body` to `predict_path`, and 0.3 s into it GET `probe_path`; both over one client."""
+
+    async def during() -> Probe:
+        async with httpx.AsyncClient(base_url=url, trust_env=False, timeout=10) as client:
+            predict = asyncio.create_task(client.post(predict_path, json=body))
+            await asyncio.sleep(0.3)
+            started = time.monotonic()
+            answer = await client.get(probe_path)
+            seconds = time.monotonic() - started
+            return Probe(answer, seconds, await predict)
+
+    return asyncio.run(during())
