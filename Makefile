@@ -7,7 +7,7 @@ OLDEST_VENV := .venv-oldest
 export SAM_CLI_TELEMETRY := 0
 
 .DEFAULT_GOAL := help
-.PHONY: help install sam checkov lock run test test-oldest lint bench mutation clean
+.PHONY: help install sam checkov lock run test test-oldest lint docs bench mutation clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -67,6 +67,9 @@ test-oldest: install sam checkov ## Run the suite on the lowest version each dep
 	PATH="$(CURDIR)/$(SAM_VENV)/bin:$(CURDIR)/$(CHECKOV_VENV)/bin:$$PATH" PREDICTOR_TEST_LOCK=$(OLDEST_VENV)/requirements.txt \
 		$(OLDEST_VENV)/bin/pytest -p no:cacheprovider
 
+docs: install ## Build the docs site into site/ in strict mode (a broken link or reference fails)
+	$(BIN)/mkdocs build --strict
+
 bench: install ## Print the benchmark tables
 	$(BIN)/python -m benchmarks
 
@@ -76,4 +79,4 @@ mutation: install ## Mutation-test the modules listed in pyproject's [tool.mutmu
 	$(BIN)/mutmut results
 
 clean: ## Remove virtualenvs and build output
-	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) $(OLDEST_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache mutants
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) $(OLDEST_VENV) site .aws-sam .pytest_cache .mypy_cache .ruff_cache mutants

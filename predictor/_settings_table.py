@@ -1,5 +1,5 @@
 """Every variable the package reads, in one table rendered from the settings classes
-(`predictor settings`); the README holds it, and a test keeps the two equal."""
+(`predictor settings`); docs/settings.md holds it, and a test keeps the two equal."""
 
 from __future__ import annotations
 

@@ -1,10 +1,11 @@
 """Settings are read once per entry point, an argument given winning over its variable, and handed
-down; every variable read is in one table, rendered from the settings classes, that the README holds."""
+down; every variable read is in one table, rendered from the settings classes, that docs/settings.md holds."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import fields, replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -57,11 +58,18 @@ def test_lambda_handler_arguments_win_over_the_environment_and_reach_every_sourc
     }
 
 
-def test_the_readme_holds_the_table_the_settings_classes_declare() -> None:
-    readme = (REPO / "README.md").read_text()
-    assert readme.count(BEGIN) == 1 and readme.count(END) == 1
+def test_the_settings_page_holds_the_table_the_settings_classes_declare() -> None:
+    page = (REPO / "docs" / "settings.md").read_text()
+    assert page.count(BEGIN) == 1 and page.count(END) == 1
 
-    assert readme.split(BEGIN)[1].split(END)[0] == render()
+    assert page.split(BEGIN)[1].split(END)[0] == render()
+
+
+def test_no_other_page_keeps_a_copy_of_the_settings_table() -> None:
+    pages = [REPO / "README.md", *(REPO / "docs").rglob("*.md")]
+    holding = [page.relative_to(REPO) for page in pages if BEGIN in page.read_text()]
+
+    assert holding == [Path("docs/settings.md")]
 
 
 def test_predictor_settings_prints_the_table() -> None:
