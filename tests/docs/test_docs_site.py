@@ -10,6 +10,8 @@ from pathlib import Path
 
 from support.paths import REPO
 
+README_LIMIT_BYTES = 10_000
+
 
 def test_the_site_builds_in_strict_mode(tmp_path: Path) -> None:
     finished = subprocess.run(
@@ -26,6 +28,10 @@ def test_the_site_builds_in_strict_mode(tmp_path: Path) -> None:
     reference = (tmp_path / "site" / "predictor" / "index.html").read_text()
     assert ":::" not in reference
     assert "Raised by a predictor to refuse a request" in reference
+
+
+def test_the_readme_is_under_ten_kilobytes() -> None:
+    assert len((REPO / "README.md").read_bytes()) < README_LIMIT_BYTES
 
 
 def test_the_readme_links_only_to_pages_that_exist() -> None:
