@@ -68,7 +68,7 @@ test-oldest: install sam checkov ## Run the suite on the lowest version each dep
 		$(OLDEST_VENV)/bin/pytest -p no:cacheprovider
 
 docs: install ## Build the docs site into site/ in strict mode (a broken link or reference fails)
-	$(BIN)/mkdocs build --strict
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 bench: install ## Print the benchmark tables
 	$(BIN)/python -m benchmarks

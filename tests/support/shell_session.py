@@ -67,7 +67,7 @@ class ShellSession:
             text = re.sub(rf"(?<=localhost:){documented}\b", free, text)
             text = re.sub(rf"(?<=--port ){documented}\b", free, text)
             text = re.sub(rf"(?<=-p ){documented}\b", free, text)
-            text = re.sub(rf"\bPORT={documented}\b", f"PORT={free}", text)
+            text = re.sub(rf"(?<=PORT=){documented}\b", free, text)  # PREDICTOR_PORT, SAGEMAKER_BIND_TO_PORT
         return text
 
     def script(self, body: str) -> str:
@@ -93,6 +93,8 @@ class ShellSession:
     def serve(self, block: Block) -> None:
         served = SERVES.match(block.arg)
         assert served, f"{block.where}: `serves` takes a loopback URL, got {block.arg!r}"
+        # A port left as documented could reach another server already there and pass by mistake.
+        assert served["port"] not in self.moved(block.body), f"{block.where}: teach moved() its port"
         log = self.directory / f".server-{len(self.servers)}.log"
         with log.open("wb") as output:
             process = subprocess.Popen(
