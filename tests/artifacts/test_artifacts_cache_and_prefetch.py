@@ -1,4 +1,4 @@
-"""What the README promises about the cache and the prefetch: a pinned version costs no
+"""What docs/artifacts.md promises about the cache and the prefetch: a pinned version costs no
 request, a superseded version leaves the cache, and on Lambda `import predictor` starts the
 fetch, while off Lambda (the CLI) importing the package fetches nothing it was not asked for."""
 

@@ -1,6 +1,6 @@
 """`predictor serve` under hostile clients, over real sockets: oversized, streamed, stalled and idle.
 
-Each test starts the server process with small limits and timeouts (the settings the README
+Each test starts the server process with small limits and timeouts (the settings docs/settings.md
 documents), then talks raw HTTP/1.1 to it, since an HTTP client library would not misbehave;
 http.client stands for the clients that write a whole body before reading the answer.
 """
