@@ -71,12 +71,16 @@ class Predictor(Generic[In, Out]):
         """Load the model from the local artifacts directory, once per cold start."""
 
     def preprocess(self, batch: list[In]) -> list[In]:
+        """Transform the validated instances before `predict`; returns them unchanged by default."""
         return batch
 
     def predict(self, batch: list[In]) -> list[Out]:
+        """Return one prediction per instance, in order. Name a `context` parameter to receive
+        the request's `RequestContext`."""
         raise NotImplementedError
 
     def postprocess(self, predictions: list[Out]) -> list[Out]:
+        """Transform the predictions after `predict`; returns them unchanged by default."""
         return predictions
 
     def health(self) -> bool:
@@ -88,6 +92,7 @@ class Predictor(Generic[In, Out]):
         raise PredictorError(f"{type(self).__name__} does not decode {content_type} bodies", 415)
 
     def metadata(self) -> dict[str, Any]:
+        """What `GET /metadata` answers: the name, version and input and output JSON schemas."""
         return {
             "name": self.name,
             "version": self.version,
