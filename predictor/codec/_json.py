@@ -134,7 +134,14 @@ class JsonInstances:
         if not isinstance(envelope, dict) or "instances_uri" not in envelope or "instances" in envelope:
             return None
         assert self.read_reference is not None and self.referenced is not None
-        return self.referenced.parse_json(self.read_reference(envelope["instances_uri"]))
+        uri = envelope["instances_uri"]
+        data = self.read_reference(uri)
+        try:
+            return self.referenced.parse_json(data)
+        except ProblemError as exc:
+            named = exc.problem.model_copy(update={"detail": f"In {uri}: {exc.problem.detail}"})
+            named.instances_uri = uri  # type: ignore[attr-defined]  # problems allow extra members
+            raise ProblemError(named) from None
 
     def _count_before_validating(self, body: bytes | str) -> None:
         try:

@@ -81,7 +81,7 @@ class LargePayloads:
             except Exception as exc:
                 logger().exception("could not store a large answer", extra={"request_id": rid})
                 stored_failure = (
-                    f"; storing it under {self.claim_check.prefix.uri()} failed ({type(exc).__name__}), "
+                    f"; storing it under {self.claim_check.prefix.uri()} failed ({_reason(exc)}), "
                     f"search the logs for request id {rid}"
                 )
         return answer.refuse(self.refusal(answer, size, rid, stored_failure))
@@ -117,3 +117,9 @@ class LargePayloads:
             if key != "body":
                 chars += len(key) + len(str(value)) + _PER_FIELD
         return chars * _WORST_BYTES_PER_CHAR < self.limit
+
+
+def _reason(exc: Exception) -> str:
+    """S3's error code where S3 answered (botocore's ClientError), else the exception's type."""
+    code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+    return f"S3 answered {code}" if code else type(exc).__name__

@@ -16,6 +16,8 @@ LARGE_PAYLOAD_URI_ENV = "PREDICTOR_LARGE_PAYLOAD_URI"
 EXPIRES_ENV = "PREDICTOR_LARGE_PAYLOAD_EXPIRES_S"
 MAX_INSTANCES_ENV = "PREDICTOR_LARGE_PAYLOAD_MAX_INSTANCES"
 MAX_BYTES_ENV = "PREDICTOR_LARGE_PAYLOAD_MAX_BYTES"
+# SigV4 presigned URLs last at most 7 days.
+MAX_EXPIRES_S = 7 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,13 @@ class LargePayloadSettings:
         environ = os.environ if environ is None else environ
         uri = environ.get(LARGE_PAYLOAD_URI_ENV) or None
         prefix = parse_prefix(uri) if uri else None
-        return cls(uri=prefix, **positive_fields(cls, environ, exclude=("uri",)))
+        settings = cls(uri=prefix, **positive_fields(cls, environ, exclude=("uri",)))
+        if settings.expires_s > MAX_EXPIRES_S:
+            raise ValueError(
+                f"{EXPIRES_ENV}={settings.expires_s} is longer than a presigned URL may last "
+                f"({MAX_EXPIRES_S} s, 7 days); set it lower"
+            )
+        return settings
 
 
 def parse_prefix(uri: str) -> S3Prefix:
