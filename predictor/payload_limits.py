@@ -82,22 +82,24 @@ def fit_from_answer(
 _CONTENT_LENGTH_DIGITS = len(str(LAMBDA_RESPONSE_LIMIT))
 
 
-def example_fit(runtime: Runtime, *, limit_bytes: int = LAMBDA_RESPONSE_LIMIT) -> AnswerFit:
-    """For `predictor check`: run the predictor on its schema's example instances (the started
-    `runtime`) and answer on every Lambda transport (each HTTP shape, direct invoke); the largest
-    answer per instance any of them gives, and the instances that fit in one synchronous response
-    at that size on every transport. Raises ValueError when the schema has no example or the
-    example is not answered."""
+def example_fit(
+    runtime: Runtime, *, instances: list[Any] | None = None, limit_bytes: int = LAMBDA_RESPONSE_LIMIT
+) -> AnswerFit:
+    """For `predictor check`: run the predictor (the started `runtime`) on each of `instances`
+    (JSON data; by default its schema's example) and answer on every Lambda transport (each HTTP
+    shape, direct invoke); the largest answer per instance any of them gives, and the instances
+    that fit in one synchronous response at that size on every transport. Raises ValueError when
+    there is no example or an instance is not answered."""
     from predictor.aws_lambda.sources.http import ALB, V1, V2, PredictEvent
 
     # Function URLs answer in the V2 shape; ALB has a multi-value form.
     http_shapes = ((V2, False), (V1, False), (ALB, False), (ALB, True))
 
-    request = runtime.codec.schema.example_request()
+    request = runtime.codec.schema.example_request() if instances is None else {"instances": instances}
     if request is None:
         raise ValueError(
             f"{runtime.predictor_class.__qualname__}'s input model has no example: add "
-            'json_schema_extra={"examples": [...]} to its model_config'
+            'json_schema_extra={"examples": [...]} to its model_config, or pass instances='
         )
     utf8 = runtime_writes_utf8(runtime.environ)
     per_instance, envelope = 0, 0
