@@ -17,7 +17,7 @@ from support.lambda_events import SHAPES, LambdaContext, predict_event, response
 from predictor.aws_lambda import LambdaHandler
 from predictor.aws_lambda.large_payloads import ResponseTooLarge
 from predictor.aws_lambda.sources.http import HttpEvent
-from predictor.payload_limits import example_fit
+from predictor.payload_limits import example_fit, fit_from_answer
 
 CONTEXT = LambdaContext(aws_request_id="5e0c1d2a-limit")
 # Ten embeddings of 1,024 floats: about 100 kB, so small limits keep every test quick.
@@ -184,3 +184,13 @@ def test_the_example_fit_is_what_every_transport_then_answers() -> None:
     over = {"instances": example["instances"] * (fit.instances + 2)}
     refused = [t for t in TRANSPORTS if not is_answer(t, limited(event_for(t, over), CONTEXT))]
     assert refused, "two more instances than the fit should pass the limit somewhere"
+
+
+def test_an_answer_exactly_at_the_limit_shows_all_its_instances_fit() -> None:
+    # Ten predictions of 99 bytes, nine separators, 200 bytes of envelope around `[]`.
+    answer_bytes = 200 + 10 * 99 + 9
+
+    fit = fit_from_answer(answer_bytes, 200, 10, 1, limit_bytes=answer_bytes)
+
+    assert (fit.per_instance_bytes, fit.instances) == (100, 10)
+    assert fit_from_answer(answer_bytes, 200, 10, 1, limit_bytes=answer_bytes - 1).instances == 9

@@ -28,10 +28,9 @@ from predictor.runtime import Runtime
 
 __all__ = ["LargePayloadSettings", "LargePayloads", "ResponseTooLarge"]
 
-# A JSON string's characters encode to at most 12 bytes each (an astral character as two \u
-# escapes), so a response whose text is this much smaller than the limit needs no measuring.
+# A character encodes to at most 12 bytes of JSON (an astral character as two \u escapes), so a
+# response whose text is this much smaller than the limit needs no measuring.
 _WORST_BYTES_PER_CHAR = 12
-_PER_FIELD = 8  # quotes, colon, comma and space around each field
 
 
 class ResponseTooLarge(RuntimeError):
@@ -108,15 +107,12 @@ class LargePayloads:
 
     def _surely_within(self, response: dict[str, Any]) -> bool:
         """Whether the response is certainly within the limit, without encoding it: an HTTP response
-        whose body is far smaller than the limit (the common case, which pays a few field lengths)."""
+        whose text is far smaller than the limit (the common case). Its repr has at least one
+        character for each the JSON holds, and the same separators, quotes and literals' lengths."""
         body = response.get("body")
-        if type(body) is not str:
+        if type(body) is not str or len(body) * _WORST_BYTES_PER_CHAR >= self.limit:
             return False
-        chars = len(body)
-        for key, value in response.items():
-            if key != "body":
-                chars += len(key) + len(str(value)) + _PER_FIELD
-        return chars * _WORST_BYTES_PER_CHAR < self.limit
+        return len(str(response)) * _WORST_BYTES_PER_CHAR < self.limit
 
 
 def _reason(exc: Exception) -> str:
