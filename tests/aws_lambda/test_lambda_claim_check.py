@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +18,8 @@ from support.s3_server import EventsAws
 
 from predictor import Limits
 from predictor.aws_lambda import LambdaHandler
+from predictor.aws_lambda.large_payloads import LargePayloadSettings
+from predictor.aws_lambda.sources.http import HttpEvent
 
 REQUEST_ID = "9d5c3a1e-claim-check"
 CONTEXT = LambdaContext(aws_request_id=REQUEST_ID)
@@ -228,3 +231,35 @@ def test_an_object_too_large_or_not_a_request_is_a_4xx_naming_it(events_aws: Eve
     assert status == 400
     assert not_json["detail"].startswith(f"In {notes}: The body is not valid JSON")
     assert not_json["instances_uri"] == notes
+
+
+def test_the_mangum_path_reads_instances_uri_as_the_direct_path_does(events_aws: EventsAws) -> None:
+    bucket = events_aws.server.create_bucket()
+    uri = put_request(events_aws, bucket, f"{PREFIX}two.json", {"instances": [{"text": "a"}, {"text": "b"}]})
+    handler = claim_checked(bucket)
+    event = predict_event("rest-api", {"instances_uri": uri})
+
+    through_mangum = HttpEvent(handler.runtime).mangum(copy.deepcopy(event), CONTEXT)
+
+    assert through_mangum["statusCode"] == 200
+    assert json.loads(through_mangum["body"]) == json.loads(handler(event, CONTEXT)["body"])
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"PREDICTOR_LARGE_PAYLOAD_URI": "https://bucket/large/"}, "is not an s3:// URI; set it to s3://bucket/prefix/"),
+        ({"PREDICTOR_LARGE_PAYLOAD_URI": "s3://b/p/", "PREDICTOR_LARGE_PAYLOAD_EXPIRES_S": "604801"},
+         "is longer than a presigned URL may last (604800 s, 7 days)"),
+        ({"PREDICTOR_MAX_RESPONSE_BYTES": "0"}, "PREDICTOR_MAX_RESPONSE_BYTES='0' must be a positive number"),
+    ],
+)  # fmt: skip
+def test_a_setting_the_claim_check_cannot_use_fails_naming_it(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        LargePayloadSettings.from_environ(environ)
+
+
+def test_a_prefix_without_a_final_slash_never_reaches_its_siblings() -> None:
+    settings = LargePayloadSettings.from_environ({"PREDICTOR_LARGE_PAYLOAD_URI": "s3://bucket/large"})
+
+    assert settings.uri is not None and settings.uri.uri() == "s3://bucket/large/"
