@@ -42,12 +42,14 @@ class LargePayloads:
     """The one place every Lambda response passes through before it is returned."""
 
     def __init__(self, runtime: Runtime, settings: LargePayloadSettings | None = None) -> None:
-        self.settings = LargePayloadSettings.from_environ(runtime.environ) if settings is None else settings
-        self.limit = self.settings.max_response_bytes
+        if settings is None:
+            settings = LargePayloadSettings.from_environ(runtime.environ)
+        self.settings = settings
+        self.limit = settings.max_response_bytes
         self.utf8 = runtime_writes_utf8(runtime.environ)
         self.codec = runtime.codec
         self.claim_check: ClaimCheck | None = None
-        settings = self.settings
+        # The S3 client is made on first use, not at init: most answers never need it.
         if settings.uri is not None:
             self.claim_check = ClaimCheck(settings.uri, settings.expires_s, settings.max_bytes)
             referenced = Limits(max_body_bytes=settings.max_bytes, max_instances=settings.max_instances)
@@ -74,8 +76,8 @@ class LargePayloads:
     def over_limit(self, answer: Answer, size: int, rid: str) -> Any:
         stored_failure = ""
         if self.claim_check is not None and answer.succeeded:
-            body, content_type = answer.content()
             try:
+                body, content_type = answer.content()
                 return answer.redirect(self.claim_check.store(body, content_type, rid))
             except Exception as exc:
                 logger().exception("could not store a large answer", extra={"request_id": rid})

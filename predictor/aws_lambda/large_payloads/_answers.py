@@ -31,6 +31,7 @@ class HttpAnswer:
 
     event: dict[str, Any]
     response: dict[str, Any]
+    separator = COMPACT_SEPARATOR
 
     @property
     def succeeded(self) -> bool:
@@ -65,8 +66,6 @@ class HttpAnswer:
         if self.response.get("isBase64Encoded"):
             empty = base64.b64encode(empty.encode()).decode()
         return count, {**self.response, "body": empty}
-
-    separator = COMPACT_SEPARATOR
 
     def refuse(self, problem: Problem) -> dict[str, Any]:
         return self._respond(Reply(problem.status, PROBLEM_JSON, problems.encode(problem)))
