@@ -9,6 +9,7 @@ from typing import Any
 
 from predictor.artifacts._settings import CLIENT_ENV, MODEL_URI_ENV, PREFETCH_ENV, FetchSettings
 from predictor.aws_lambda._settings import EventSettings
+from predictor.aws_lambda.large_payloads import LargePayloadSettings
 from predictor.limits import Limits
 from predictor.server.serve import WORKER_SETTINGS_ENV
 from predictor.server.settings import BatchSettings, ServerSettings, ServeSettings
@@ -16,6 +17,7 @@ from predictor.server.settings import BatchSettings, ServerSettings, ServeSettin
 MIB = 1024 * 1024
 
 SERVE, EVENTS, EVERY, FETCH = "`predictor serve`", "events", "every transport", "artifacts"
+LAMBDA = "Lambda"
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,14 @@ ROWS: tuple[tuple[type[Any], str] | Variable, ...] = (
     *AWS,
     (Limits, EVERY),
     (EventSettings, EVENTS),
+    (LargePayloadSettings, LAMBDA),
+    Variable(
+        ("AWS_EXECUTION_ENV",),
+        "set by Lambda",
+        "the Lambda runtime (`AWS_Lambda_python3.12`): from python3.12 on it writes non-ASCII "
+        "responses as UTF-8, which the response limit counts",
+        LAMBDA,
+    ),
     (BatchSettings, SERVE),
     (ServeSettings, SERVE),
     (ServerSettings, SERVE),

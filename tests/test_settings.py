@@ -23,6 +23,7 @@ CLASSES = [row[0] for row in ROWS if isinstance(row, tuple)]
 # A value each variable accepts that is not its default; any other takes "7".
 SAMPLES = {
     "OUTPUT_URI": "s3://bucket/prefix/",
+    "PREDICTOR_LARGE_PAYLOAD_URI": "s3://bucket/large/",
     "MODEL_SHA256": "a" * 64,
     "PREDICTOR_CACHE_DIR": "/elsewhere",
     "PREDICTOR_FUNCTION": "functions/other",

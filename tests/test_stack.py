@@ -505,3 +505,31 @@ def test_checkov_fails_no_check_and_every_skip_says_why(template: Path) -> None:
     assert summary["passed"] > 0
     for skipped in results["skipped_checks"]:
         assert len(skipped["check_result"].get("suppress_comment", "")) > 20, skipped["check_id"]
+
+
+@pytest.mark.sam
+def test_the_iris_function_reaches_large_payloads_only_under_their_prefix_and_they_expire(
+    stack: tuple[str, dict[str, Any]],
+) -> None:
+    _, template = stack
+    resources = template["Resources"]
+    variables = resources["IrisFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["PREDICTOR_LARGE_PAYLOAD_URI"] == {
+        "Fn::Sub": "s3://${LargePayloadBucket}/large-payloads/"
+    }
+    reaching = [
+        (name, statement)
+        for name, statement in statements(template)
+        if statement["Effect"] == "Allow"
+        and any(
+            "LargePayloadBucket" in json.dumps(resource) or "large-payloads" in json.dumps(resource)
+            for resource in as_list(statement["Resource"])
+        )
+    ]
+    assert [name for name, _ in reaching] == ["IrisFunctionRole"]
+    for _, statement in reaching:
+        assert as_list(statement["Resource"]) == [{"Fn::Sub": "${LargePayloadBucket.Arn}/large-payloads/*"}]
+        assert sorted(as_list(statement["Action"])) == ["s3:GetObject", "s3:PutObject"]
+    (rule,) = resources["LargePayloadBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert rule["Status"] == "Enabled" and rule["ExpirationInDays"] == 1
+    assert "Prefix" not in rule and "Filter" not in rule  # every object expires

@@ -12,6 +12,7 @@ from predictor._environ import on_lambda
 from predictor._log import logger
 from predictor.aws_lambda._settings import EventSettings, Output, QueueUrl
 from predictor.aws_lambda._source import EventSource, UnrecognisedEvent
+from predictor.aws_lambda.large_payloads import LargePayloads
 from predictor.aws_lambda.sources import SOURCES
 from predictor.contract import Predictor
 from predictor.limits import Limits
@@ -26,6 +27,7 @@ class LambdaHandler:
         self.runtime = runtime
         self.settings = EventSettings.from_environ(runtime.environ) if settings is None else settings
         self.sources: list[EventSource] = [source(runtime, self.settings) for source in SOURCES]
+        self.large_payloads = LargePayloads(runtime)
 
     @classmethod
     def for_predictor(
@@ -63,7 +65,7 @@ class LambdaHandler:
         if isinstance(event, dict):
             for source in self.sources:
                 if source.infer(event):
-                    return source(event, context)
+                    return self.large_payloads.bounded(event, source(event, context), context)
         raise UnrecognisedEvent(describe_unrecognised(event))
 
 

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
+from pydantic_core import from_json
 
 from predictor import problems
 from predictor.codec._json import ENVELOPE_HINT, MAX_LISTED_ERRORS, JsonInstances
@@ -106,6 +107,15 @@ class Codec:
         """A decoded envelope (direct invoke, events), validated as the JSON it came as."""
         return self._json.parse_object(envelope)
 
+    def read_references(self, read: Callable[[object], bytes], limits: Limits) -> None:
+        """Answer a JSON envelope `{"instances_uri": ...}` (without `instances`) with the instances of
+        the envelope `read(uri)` returns, validated as a body is, within `limits`; `read` raises a
+        ProblemError for a URI it refuses or cannot read."""
+        referenced = JsonInstances(
+            self.schema.input_model, self.schema.output_model, limits, allow_inf_nan=self._json.allow_inf_nan
+        )
+        self._json.read_reference, self._json.referenced = read, referenced
+
     def unsupported(self, media_type: str, decoded: tuple[str, ...] = ()) -> str:
         accepted = ", ".join([JSON, *decoded, *sorted(self._raw_types)])
         return f"Content-Type {media_type!r} is not supported; use one of: {accepted} ({ENVELOPE_HINT})"
@@ -166,6 +176,16 @@ class Codec:
     def encode_each(self, predictions: list[Any]) -> list[bytes]:
         """Each prediction as its own JSON text, with the same finite check."""
         return self._json.encode_predictions(predictions)
+
+    def count_predictions(self, body: bytes) -> int | None:
+        """How many predictions a JSON answer body holds, None when it holds none (to size an answer)."""
+        try:
+            answer = from_json(body)
+        except ValueError:
+            return None
+        if isinstance(answer, dict) and isinstance(answer.get("predictions"), list):
+            return len(answer["predictions"])
+        return None
 
     def dump(self, predictions: list[Any]) -> dict[str, Any]:
         """The response envelope as JSON data (direct invoke), with the same finite check."""

@@ -4,7 +4,7 @@ instances (limits, strict types, finite numbers), predictions encoded with the f
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, Json, TypeAdapter, ValidationError, create_model
@@ -60,6 +60,10 @@ class JsonInstances:
         self._encode_envelope = envelope.serializer.to_json
         self._may_hide_non_finite = encoded_check(output_model)
         self._instance_texts = TypeAdapter(list[Json[validated]])  # type: ignore[valid-type]
+        self.allow_inf_nan = allow_inf_nan
+        # Set by `Codec.read_references`: an envelope naming its instances by `instances_uri`.
+        self.read_reference: Callable[[object], bytes] | None = None
+        self.referenced: JsonInstances | None = None
 
     def check_size(self, body_bytes: int, *, at_least: bool = False) -> None:
         """413 past the body limit; `at_least` while a streamed body is still arriving."""
@@ -108,6 +112,10 @@ class JsonInstances:
         try:
             envelope = self._validate_request(body, strict=True)
         except ValidationError as exc:
+            # Only a body without `instances` gets here, so the common case pays nothing for it.
+            referenced = self._referenced_instances(body) if self.read_reference is not None else None
+            if referenced is not None:
+                return referenced
             raise _as_problem(exc) from None
         instances: list[Any] = envelope.instances
         if len(instances) > self._max_instances:
@@ -115,6 +123,25 @@ class JsonInstances:
         if self._walked_fields:
             self._refuse_nested_non_finite(instances)
         return instances
+
+    def _referenced_instances(self, body: bytes | str) -> list[Any] | None:
+        """The instances of the envelope `{"instances_uri": ...}` names, validated by the referenced
+        limits; None when the body is not such an envelope."""
+        try:
+            envelope = from_json(body)
+        except ValueError:
+            return None
+        if not isinstance(envelope, dict) or "instances_uri" not in envelope or "instances" in envelope:
+            return None
+        assert self.read_reference is not None and self.referenced is not None
+        uri = envelope["instances_uri"]
+        data = self.read_reference(uri)
+        try:
+            return self.referenced.parse_json(data)
+        except ProblemError as exc:
+            named = exc.problem.model_copy(update={"detail": f"In {uri}: {exc.problem.detail}"})
+            named.instances_uri = uri  # type: ignore[attr-defined]  # problems allow extra members
+            raise ProblemError(named) from None
 
     def _count_before_validating(self, body: bytes | str) -> None:
         try:

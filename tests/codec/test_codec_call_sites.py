@@ -39,6 +39,7 @@ CALL_SITES = {
         "codec.decode_instance",
     },
     "aws_lambda/sources/sqs.py": {"codec.encode_each"},
+    "aws_lambda/large_payloads/__init__.py": {"codec.read_references"},
     "aws_lambda/sources/direct.py": {"runtime.predict_envelope"},
     "aws_lambda/sources/eventbridge.py": {"runtime.predict_envelope"},
     "aws_lambda/sources/http.py": {"runtime.predict_body"},

@@ -16,7 +16,8 @@ class DirectInvoke:
 
     @staticmethod
     def infer(event: dict[str, Any]) -> bool:
-        return "instances" in event
+        # `instances_uri`: a request stored in S3 (PREDICTOR_LARGE_PAYLOAD_URI).
+        return "instances" in event or "instances_uri" in event
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         """A 4xx (the caller's input) is answered in band; a 5xx raises, so Lambda counts the error,
