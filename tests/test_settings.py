@@ -26,6 +26,7 @@ SAMPLES = {
     "PREDICTOR_CACHE_DIR": "/elsewhere",
     "PREDICTOR_FUNCTION": "functions/other",
     "PREDICTOR_HOST": "0.0.0.0",
+    "SM_HPS": '{"epochs": 3}',
 }
 
 HANDLER_SETTINGS = """
