@@ -11,7 +11,7 @@ from predictor.artifacts._settings import CLIENT_ENV, MODEL_URI_ENV, PREFETCH_EN
 from predictor.aws_lambda._settings import EventSettings
 from predictor.limits import Limits
 from predictor.server.serve import WORKER_SETTINGS_ENV
-from predictor.server.settings import BatchSettings, ServerSettings, ServeSettings
+from predictor.server.settings import BatchSettings, MultiModelSettings, ServerSettings, ServeSettings
 from predictor.training._settings import CHANNEL_ENV_PREFIX, TrainingSettings
 
 MIB = 1024 * 1024
@@ -80,6 +80,7 @@ ROWS: tuple[tuple[type[Any], str] | Variable, ...] = (
     (BatchSettings, SERVE),
     (ServeSettings, SERVE),
     (ServerSettings, SERVE),
+    (MultiModelSettings, SERVE),
     (TrainingSettings, TRAIN),
     Variable(
         (f"{CHANNEL_ENV_PREFIX}<NAME>",),

@@ -27,6 +27,7 @@ SAMPLES = {
     "PREDICTOR_FUNCTION": "functions/other",
     "PREDICTOR_HOST": "0.0.0.0",
     "SM_HPS": '{"epochs": 3}',
+    "SAGEMAKER_MULTI_MODEL": "true",
 }
 
 HANDLER_SETTINGS = """

@@ -88,6 +88,14 @@ class Batcher:
     def close(self) -> None:
         self._executor.shutdown(wait=True)
 
+    async def aclose(self) -> None:
+        """Stop the worker and wait out a predict still running (one that timed out): nothing is
+        left holding the runtime. For a model being unloaded, with no caller waiting."""
+        if self._worker is not None:
+            self._worker.cancel()
+            self._worker = None
+        await asyncio.to_thread(self.close)
+
     async def _work(self) -> None:
         arrived = self._arrived
         assert arrived is not None
