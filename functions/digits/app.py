@@ -48,21 +48,21 @@ class Prediction(BaseModel):
     confidence: float
 
 
-class Hyperparameters(BaseModel):
-    hidden: list[int] = Field(default=[2048, 2048, 2048], min_length=1, description="units per hidden layer")
-    # Training accuracy reaches 100% well within the default; more epochs only polish the loss.
-    epochs: int = Field(default=30, gt=0)
-    #: Weight matrices at least this large are stored as float16; biases stay float32.
-    half_stored_at: int = Field(default=4096, gt=0)
-    random_state: int = 0
-
-
 class Digits(Predictor[Digit, Prediction]):
     """Reads handwritten digits 0-9 from 8x8 images."""
 
     version = "1"
     raw_content_types = (PNG,)
-    Hyperparameters = Hyperparameters
+
+    class Hyperparameters(BaseModel):
+        hidden: list[int] = Field(
+            default=[2048, 2048, 2048], min_length=1, description="units per hidden layer"
+        )
+        # Training accuracy reaches 100% well within the default; more epochs only polish the loss.
+        epochs: int = Field(default=30, gt=0)
+        #: Weight matrices at least this large are stored as float16; biases stay float32.
+        half_stored_at: int = Field(default=4096, gt=0)
+        random_state: int = 0
 
     @classmethod
     def train(cls, channels: dict[str, Path], hyperparameters: Hyperparameters, model_dir: Path) -> None:

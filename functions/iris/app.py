@@ -49,17 +49,15 @@ class Prediction(BaseModel):
 FEATURES = ("sepal_length", "sepal_width", "petal_length", "petal_width")
 
 
-class Hyperparameters(BaseModel):
-    max_iter: int = Field(default=1000, gt=0, description="logistic regression's iterations at most")
-    test_size: float = Field(default=0.2, gt=0, lt=1, description="the share held out to report accuracy")
-    random_state: int = 0
-
-
 class Iris(Predictor[Features, Prediction]):
     """Classifies iris flowers as setosa, versicolor or virginica."""
 
     version = "1"
-    Hyperparameters = Hyperparameters
+
+    class Hyperparameters(BaseModel):
+        max_iter: int = Field(default=1000, gt=0, description="logistic regression's iterations at most")
+        test_size: float = Field(default=0.2, gt=0, lt=1, description="the share held out to report accuracy")
+        random_state: int = 0
 
     @classmethod
     def train(cls, channels: dict[str, Path], hyperparameters: Hyperparameters, model_dir: Path) -> None:
