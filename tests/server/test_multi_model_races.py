@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from support.multi_model import MultiModelServer, model_dir, multi_model_server
+from support.multi_model import MultiModelServer, model_dir, multi_model_server, predictions
 
 MIB = 1024 * 1024
 INSTANCES = {"instances": [{"x": 2, "name": "n"}]}
@@ -114,3 +114,34 @@ def test_the_server_process_resident_memory_falls_after_an_unload(tmp_path: Path
     assert loaded - before > 280 * MIB
     assert loaded - unloaded > 280 * MIB
     assert unloaded - before < 20 * MIB
+
+
+def test_sigterm_lets_invocations_in_flight_finish_then_tears_every_model_down(tmp_path: Path) -> None:
+    slow, quick = model_dir(tmp_path, "slow", factor=2, predict_s=1.0), model_dir(tmp_path, "quick", factor=1)
+    with multi_model_server(tmp_path) as mme:
+        assert mme.load("slow", slow).status_code == 200
+        assert mme.load("quick", quick).status_code == 200
+
+        async def during_shutdown() -> tuple[httpx.Response, int | str]:
+            async with httpx.AsyncClient(base_url=mme.server.url, trust_env=False, timeout=30) as client:
+                invoking = asyncio.create_task(client.post("/models/slow/invoke", json=INSTANCES))
+                await asyncio.sleep(0.3)
+                mme.server.terminate()
+                await asyncio.sleep(0.1)
+                try:
+                    async with httpx.AsyncClient(
+                        base_url=mme.server.url, trust_env=False, timeout=2
+                    ) as fresh:
+                        ping: int | str = (await fresh.get("/ping")).status_code
+                except httpx.TransportError as exc:
+                    ping = type(exc).__name__
+                return await invoking, ping
+
+        invoked, ping = asyncio.run(during_shutdown())
+        mme.server.stop()
+
+    assert predictions(invoked) == [4.0]
+    assert ping != 200  # 503, or the port is already closed
+    assert sorted(line for line in mme.setup_lines() if line.startswith("teardown")) == sorted(
+        [f"teardown {slow}", f"teardown {quick}"]
+    )
