@@ -47,12 +47,16 @@ def _read_object(path: Path) -> dict[str, Any] | None:
         text = path.read_text()
     except FileNotFoundError:
         return None
+    return _json_object(text, str(path))
+
+
+def _json_object(text: str, what: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise TrainingConfigError(f"{path} is not valid JSON: {exc}") from None
+        raise TrainingConfigError(f"{what} is not valid JSON: {exc}") from None
     if not isinstance(value, dict):
-        raise TrainingConfigError(f"{path} holds a {type(value).__name__}; it must hold a JSON object")
+        raise TrainingConfigError(f"{what} holds a {type(value).__name__}; it must hold a JSON object")
     return value
 
 
@@ -85,23 +89,16 @@ def _channels(settings: TrainingSettings, data_config: dict[str, Any] | None) ->
 
 def _hyperparameter_strings(sm_hps: str | None, config: Path) -> dict[str, str]:
     """SM_HPS (values already decoded, as the toolkit writes them) or hyperparameters.json, as strings."""
-    given = _read_object(config / "hyperparameters.json") if sm_hps is None else _sm_hps(sm_hps)
+    if sm_hps is None:
+        given = _read_object(config / "hyperparameters.json")
+    else:
+        given = _json_object(sm_hps, HYPERPARAMETERS_ENV)
     given = given or {}
     return {
         name: value if isinstance(value, str) else json.dumps(value)
         for name, value in given.items()
         if not name.startswith(SAGEMAKER_PREFIX)
     }
-
-
-def _sm_hps(raw: str) -> dict[str, Any]:
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise TrainingConfigError(f"{HYPERPARAMETERS_ENV} is not valid JSON: {exc}") from None
-    if not isinstance(value, dict):
-        raise TrainingConfigError(f'{HYPERPARAMETERS_ENV} must be a JSON object, as {{"epochs": 3}}')
-    return value
 
 
 def decode(value: str) -> Any:

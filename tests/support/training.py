@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
+import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,3 +74,12 @@ def run_train(
         timeout=timeout,
         check=False,
     )
+
+
+def model_tar_gz(model_dir: Path) -> bytes:
+    """model.tar.gz as SageMaker packs /opt/ml/model: the directory's files at the archive's top."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for path in sorted(model_dir.iterdir()):
+            archive.add(path, arcname=path.name)
+    return buffer.getvalue()

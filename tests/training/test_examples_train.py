@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import tarfile
 from pathlib import Path
 
 import httpx
@@ -15,7 +14,7 @@ from sklearn.datasets import load_digits, load_iris
 from support.paths import REPO
 from support.s3_server import MotoServer, clean_environ
 from support.server_process import ServerProcess
-from support.training import OptMl, run_train
+from support.training import OptMl, model_tar_gz, run_train
 
 IRIS = REPO / "functions" / "iris"
 DIGITS = REPO / "functions" / "digits"
@@ -24,14 +23,6 @@ DIGITS = REPO / "functions" / "digits"
 @pytest.fixture
 def opt_ml(tmp_path: Path) -> OptMl:
     return OptMl(tmp_path / "opt" / "ml")
-
-
-def model_tar_gz(model_dir: Path) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        for path in sorted(model_dir.iterdir()):
-            archive.add(path, arcname=path.name)
-    return buffer.getvalue()
 
 
 def serve_from_s3(

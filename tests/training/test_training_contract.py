@@ -4,11 +4,9 @@ and every failure left in output/failure with a non-zero exit."""
 
 from __future__ import annotations
 
-import io
 import json
 import signal
 import subprocess
-import tarfile
 import time
 from pathlib import Path
 
@@ -17,7 +15,7 @@ import pytest
 from support.paths import FIXTURES, REPO
 from support.s3_server import MotoServer, clean_environ
 from support.server_process import ServerProcess
-from support.training import OptMl, run_train, train_command
+from support.training import OptMl, model_tar_gz, run_train, train_command
 
 FACTOR = FIXTURES / "trains_a_factor.py"
 STOPPABLE = FIXTURES / "trains_until_stopped.py"
@@ -147,7 +145,7 @@ def test_unreadable_sm_hps_fails_the_job_saying_so(opt_ml: OptMl) -> None:
     finished = run_train(FACTOR, opt_ml.environ(SM_HPS="[1, 2]"))
 
     assert finished.returncode == 1
-    assert opt_ml.failure.read_text().startswith("SM_HPS must be a JSON object")
+    assert opt_ml.failure.read_text() == "SM_HPS holds a list; it must hold a JSON object"
 
 
 def start_stoppable(opt_ml: OptMl, reraise: str) -> subprocess.Popen[str]:
@@ -179,21 +177,12 @@ def test_sigterm_mid_training_lets_train_save_what_it_has(opt_ml: OptMl, reraise
         assert opt_ml.failure.read_text() == "training stopped (SIGTERM) before train returned"
 
 
-def packed(model_dir: Path) -> bytes:
-    """model.tar.gz as SageMaker packs /opt/ml/model: the directory's files at the archive's top."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        for path in sorted(model_dir.iterdir()):
-            archive.add(path, arcname=path.name)
-    return buffer.getvalue()
-
-
 def test_what_train_writes_serves_from_model_tar_gz_on_s3(
     opt_ml: OptMl, s3_server: MotoServer, bucket: str, tmp_path: Path
 ) -> None:
     opt_ml.write_config({"scale": "1.5"}, NUMBERS)
     assert run_train(FACTOR, opt_ml.environ()).returncode == 0
-    s3_server.s3().put_object(Bucket=bucket, Key="job/output/model.tar.gz", Body=packed(opt_ml.model))
+    s3_server.s3().put_object(Bucket=bucket, Key="job/output/model.tar.gz", Body=model_tar_gz(opt_ml.model))
     env = clean_environ(
         **s3_server.env,
         MODEL_URI=f"s3://{bucket}/job/output/model.tar.gz",
