@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,14 +59,12 @@ class ModelRegistry:
         fallback: ASGIApp,
         *,
         budget_bytes: int | None,
-        resident_bytes: Callable[[], int | None] = memory.resident_bytes,
     ) -> None:
         self.predictor_class = predictor_class
         self.settings = settings
         self.limits = limits
         self.fallback = fallback
         self.budget_bytes = budget_bytes
-        self.resident_bytes = resident_bytes
         self.models: dict[str, Model] = {}
         self.draining = False
 
@@ -80,7 +77,7 @@ class ModelRegistry:
             await known.settled.wait()  # a load racing this one: it sets the model up, once
             return known.failure or problems.problem(409, f"Model {name!r} is already loaded")
         over = self._over_budget(name, "before loading it")
-        if over:
+        if over is not None:
             return over
         model = self.models[name] = Model(name, url)
         try:
@@ -165,7 +162,7 @@ class ModelRegistry:
 
     def _over_budget(self, name: str, when: str) -> Problem | None:
         budget = self.budget_bytes
-        resident = self.resident_bytes() if budget is not None else None
+        resident = memory.resident_bytes() if budget is not None else None
         if budget is None or resident is None or resident <= budget:
             return None
         return problems.problem(
