@@ -126,6 +126,17 @@ def test_a_predictor_without_train_fails_the_job_saying_what_to_define(opt_ml: O
     )
 
 
+def test_train_without_a_function_says_how_to_name_one(opt_ml: OptMl) -> None:
+    finished = subprocess.run(
+        train_command(""), cwd=REPO, env=opt_ml.environ(), capture_output=True, text=True, check=False
+    )
+
+    assert finished.returncode == 2
+    assert finished.stderr == (
+        "predictor: name the function to train (predictor train functions/NAME) or set PREDICTOR_FUNCTION\n"
+    )
+
+
 def test_a_channel_in_pipe_mode_fails_the_job_saying_which_modes_work(opt_ml: OptMl) -> None:
     opt_ml.write_config({}, NUMBERS)
     config = opt_ml.root / "input" / "config" / "inputdataconfig.json"
