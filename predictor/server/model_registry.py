@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +68,10 @@ class ModelRegistry:
         self.budget_bytes = budget_bytes
         self.models: dict[str, Model] = {}
         self.draining = False
+        # Every model's predict runs on this one thread, as one model's does in a one-model server:
+        # while one model predicts, the others' requests gather into larger batches, and the cores
+        # go to the model's own threads (ONNX Runtime's) rather than to threads taking turns.
+        self._predict_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="predict")
 
     async def load(self, name: str, url: str) -> Problem | None:
         """None once `name` is set up from `url`; else why not (409, 507, 500, 503)."""
@@ -84,7 +89,12 @@ class ModelRegistry:
             runtime = await asyncio.to_thread(self._set_up, url)
             model.failure = self._refusal(name, runtime)
             if model.failure is None:
-                batcher = Batcher(runtime, self.settings.batch, timeout_s=self.settings.timeout_s)
+                batcher = Batcher(
+                    runtime,
+                    self.settings.batch,
+                    timeout_s=self.settings.timeout_s,
+                    predict_thread=self._predict_thread,
+                )
                 model.routes = SageMakerRoutes(runtime, self.fallback, batcher, workers=1)
                 model.state = State.READY
                 logger().info("model loaded", extra={"model": name, "model_url": url})
@@ -122,8 +132,9 @@ class ModelRegistry:
             await model.idle.wait()
         routes, model.routes = model.routes, None
         assert routes is not None
-        await routes.batcher.aclose()
-        await asyncio.to_thread(routes.runtime.stop)
+        routes.batcher.stop_worker()
+        # On the predict thread: after a predict still running (one that timed out), never beside it.
+        await asyncio.get_running_loop().run_in_executor(self._predict_thread, routes.runtime.stop)
         logger().info("model unloaded", extra={"model": name, "batches": routes.batcher.summary()})
         del routes
         memory.release_freed_memory()
@@ -140,6 +151,7 @@ class ModelRegistry:
         self.draining = True
         for name in list(self.models):
             await self.unload(name)
+        await asyncio.to_thread(self._predict_thread.shutdown, wait=True)
 
     def drain(self) -> None:
         """SIGTERM: refuse new loads, and new invocations on every model (503)."""

@@ -102,6 +102,22 @@ def test_an_unload_lets_the_invocations_in_flight_finish_first_and_refuses_new_o
     assert mme.setup_lines() == [url, f"teardown {url}"]
 
 
+def test_an_unload_after_a_timed_out_invoke_tears_down_only_once_its_predict_has_ended(
+    tmp_path: Path,
+) -> None:
+    url = model_dir(tmp_path, "m", factor=2, predict_s=1.5, log_predict=True)
+    with multi_model_server(tmp_path, SAGEMAKER_MODEL_SERVER_TIMEOUT="0.5") as mme:
+        assert mme.load("m", url).status_code == 200
+        timed_out = mme.invoke("m")
+        unloaded = mme.client.delete("/models/m")
+        log_when_unloaded = mme.setup_lines()
+
+    assert timed_out.status_code == 504
+    assert unloaded.status_code == 200
+    # The predict that timed out ran to its end before teardown, never beside it.
+    assert log_when_unloaded == [url, f"predicted {url}", f"teardown {url}"]
+
+
 def test_the_server_process_resident_memory_falls_after_an_unload(tmp_path: Path) -> None:
     with multi_model_server(tmp_path) as mme:
         before = mme.resident_bytes()
