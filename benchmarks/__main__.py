@@ -16,6 +16,7 @@ BENCHMARKS = [
     "s3_file",
     "container_serving",
     "dynamic_batching",
+    "multi_model",
 ]
 
 

@@ -2,6 +2,8 @@
 # Build from the repository root:
 #   docker build -f container/sagemaker-gpu.Dockerfile --build-arg FUNCTION=functions/digits -t predictor-digits-gpu .
 # predictor.onnx_session.open_session picks the CUDA provider when a GPU is visible, else the CPU.
+# `docker run IMAGE train` trains (docs/training.md); multi-model endpoints are CPU-only for images
+# of one's own, so this image carries no multi-models label.
 FROM nvidia/cuda:12.6.3-cudnn-runtime-ubuntu24.04
 
 ARG FUNCTION=functions/digits
@@ -34,6 +36,7 @@ RUN if [ -f /opt/program/requirements.txt ]; then \
         grep -viE '^onnxruntime([<>=~! ;]|$)' /opt/program/requirements.txt > /tmp/requirements.txt; \
         pip install -r /tmp/requirements.txt; \
     fi \
+    && if [ -f /opt/program/requirements-train.txt ]; then pip install -r /opt/program/requirements-train.txt; fi \
     && useradd --system --no-create-home --shell /usr/sbin/nologin predictor
 
 USER predictor

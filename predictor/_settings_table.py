@@ -12,12 +12,14 @@ from predictor.aws_lambda._settings import EventSettings
 from predictor.aws_lambda.large_payloads import LargePayloadSettings
 from predictor.limits import Limits
 from predictor.server.serve import WORKER_SETTINGS_ENV
-from predictor.server.settings import BatchSettings, ServerSettings, ServeSettings
+from predictor.server.settings import BatchSettings, MultiModelSettings, ServerSettings, ServeSettings
+from predictor.training._settings import CHANNEL_ENV_PREFIX, TrainingSettings
 
 MIB = 1024 * 1024
 
 SERVE, EVENTS, EVERY, FETCH = "`predictor serve`", "events", "every transport", "artifacts"
 LAMBDA = "Lambda"
+TRAIN = "`predictor train`"
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,14 @@ ROWS: tuple[tuple[type[Any], str] | Variable, ...] = (
     (BatchSettings, SERVE),
     (ServeSettings, SERVE),
     (ServerSettings, SERVE),
+    (MultiModelSettings, SERVE),
+    (TrainingSettings, TRAIN),
+    Variable(
+        (f"{CHANNEL_ENV_PREFIX}<NAME>",),
+        "`data/<name>` under the input directory",
+        "an input channel's directory, its name upper-cased (`SM_CHANNEL_TRAIN`); wins over the layout's",
+        TRAIN,
+    ),
     Variable(("POWERTOOLS_SERVICE_NAME",), "predictor", "the `service` of every log line", EVERY),
     Variable(
         (WORKER_SETTINGS_ENV,),

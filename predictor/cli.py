@@ -1,4 +1,4 @@
-"""`predictor serve | invoke | fetch | settings`: run a function locally the way it runs on AWS."""
+"""`predictor serve | train | invoke | fetch | settings`: run a function locally the way it runs on AWS."""
 
 from __future__ import annotations
 
@@ -42,6 +42,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--host", help="default $PREDICTOR_HOST, else 127.0.0.1")
     serve.add_argument("--port", type=int, help="default $SAGEMAKER_BIND_TO_PORT, $PREDICTOR_PORT, else 8000")
 
+    train = commands.add_parser(
+        "train", help="train a function to SageMaker's contract (also SageMaker's `train`)"
+    )
+    train.add_argument(
+        "function", nargs="?", help="function directory, or path/app.py[:Class]; default $PREDICTOR_FUNCTION"
+    )
+    train.add_argument("--model-dir", help="where the model goes; default $SM_MODEL_DIR, else /opt/ml/model")
+    train.add_argument(
+        "--channel",
+        action="append",
+        default=[],
+        metavar="NAME=DIR",
+        help="an input channel's directory (repeat for each); as $SM_CHANNEL_<NAME>",
+    )
+    train.add_argument(
+        "--hyperparameter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a hyperparameter as SageMaker sends it, a string (repeat for each); "
+        "given, they replace hyperparameters.json and $SM_HPS",
+    )
+    train.add_argument(
+        "--output-dir", help="where a failure is written; default $SM_OUTPUT_DIR, else /opt/ml/output"
+    )
+
     invoke = commands.add_parser("invoke", help="run the Lambda handler on an event file")
     invoke.add_argument("function", help="function directory, or path/app.py[:Class]")
     invoke.add_argument("event", help="event JSON file, or - for standard input")
@@ -62,6 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "serve":
             return _serve(args.function, args.host, args.port)
+        if args.command == "train":
+            return _train(args.function, args.model_dir, args.output_dir, args.channel, args.hyperparameter)
         if args.command == "fetch":
             return _fetch(args.uri, Path(args.directory))
         return _invoke(args.function, args.event, debug=args.debug)
@@ -74,6 +102,45 @@ def _serve(function: str | None, host: str | None, port: int | None) -> int:
     from predictor.server.serve import ServeSettings, serve
 
     return serve(ServeSettings.resolve(function, host, port))
+
+
+def _train(
+    function: str | None,
+    model_dir: str | None,
+    output_dir: str | None,
+    channels: list[str],
+    hyperparameters: list[str],
+) -> int:
+    from predictor.server.settings import FUNCTION_ENV
+    from predictor.training import TrainingSettings, run_training
+    from predictor.training._settings import (
+        CHANNEL_ENV_PREFIX,
+        HYPERPARAMETERS_ENV,
+        MODEL_DIR_ENV,
+        OUTPUT_DIR_ENV,
+    )
+
+    function = function or os.environ.get(FUNCTION_ENV)
+    if not function:
+        raise ValueError(f"name the function to train (predictor train functions/NAME) or set {FUNCTION_ENV}")
+    # The arguments given win: they are what the SM_* variables would have said.
+    environ = dict(os.environ)
+    if model_dir:
+        environ[MODEL_DIR_ENV] = model_dir
+    if output_dir:
+        environ[OUTPUT_DIR_ENV] = output_dir
+    for name, directory in map(_pair, channels):
+        environ[CHANNEL_ENV_PREFIX + name.upper()] = directory
+    if hyperparameters:
+        environ[HYPERPARAMETERS_ENV] = json.dumps(dict(map(_pair, hyperparameters)))
+    return run_training(function, TrainingSettings.from_environ(environ))
+
+
+def _pair(text: str) -> tuple[str, str]:
+    name, equals, value = text.partition("=")
+    if not name or not equals:
+        raise ValueError(f"{text!r} is not NAME=VALUE")
+    return name, value
 
 
 def _invoke(function: str, event_path: str, *, debug: bool = False) -> int:

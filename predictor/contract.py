@@ -31,6 +31,14 @@ class PredictorError(Exception):
         self.status = status
 
 
+class TrainingStopped(BaseException):
+    """Raised inside `train` when the job is stopped (SIGTERM; SageMaker kills it 120 s later).
+
+    A BaseException, like KeyboardInterrupt, so `except Exception` does not swallow it: catch it
+    to save what the training has, then return (the job ends as trained) or re-raise.
+    """
+
+
 class Predictor(Generic[In, Out]):
     """Subclass as `Predictor[Features, Prediction]` and implement `predict`.
 
@@ -54,6 +62,8 @@ class Predictor(Generic[In, Out]):
     #: Accept Infinity, NaN and out-of-range numbers (1e400) in float input fields. They are
     #: refused by default: JSON has no such values. Predictions must be finite either way.
     allow_inf_nan: ClassVar[bool] = False
+    #: The hyperparameters `train` takes, as a pydantic model; None: a dict of the decoded values.
+    Hyperparameters: ClassVar[type[BaseModel] | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -101,7 +111,15 @@ class Predictor(Generic[In, Out]):
         }
 
     def teardown(self) -> None:
-        """Release what `setup` acquired; called when a local server stops."""
+        """Release what `setup` acquired; called when a local server stops or a model is unloaded."""
+
+    @classmethod
+    def train(cls, channels: dict[str, Path], hyperparameters: Any, model_dir: Path) -> None:
+        """Optional: train from the input `channels` (name -> local directory) and write into
+        `model_dir` exactly what `setup` reads. `hyperparameters` is an instance of
+        `cls.Hyperparameters` when declared, else a dict of the decoded values.
+        Run by `predictor train` and by `docker run IMAGE train`."""
+        raise NotImplementedError
 
 
 def check_contract(cls: type[Predictor[Any, Any]]) -> None:
@@ -119,6 +137,21 @@ def check_contract(cls: type[Predictor[Any, Any]]) -> None:
         raise ContractError(f"{name} does not implement predict(self, batch) -> list[Output]")
     if inspect.iscoroutinefunction(cls.predict):
         raise ContractError(f"{name}.predict must be a plain def, not async def")
+
+
+def check_trainable(cls: type[Predictor[Any, Any]]) -> None:
+    """Refuse a predictor class that cannot train, naming what to add."""
+    name = cls.__qualname__
+    if getattr(cls.train, "__func__", None) is Predictor.train.__func__:  # type: ignore[attr-defined]
+        raise ContractError(
+            f"{name} cannot train: define `@classmethod def train(cls, channels, hyperparameters, "
+            "model_dir)` writing what setup reads into model_dir"
+        )
+    if inspect.iscoroutinefunction(cls.train):
+        raise ContractError(f"{name}.train must be a plain def, not async def")
+    model = cls.Hyperparameters
+    if model is not None and not (isinstance(model, type) and issubclass(model, BaseModel)):
+        raise ContractError(f"{name}.Hyperparameters must be a pydantic BaseModel class, or None")
 
 
 def takes_context(cls: type[Predictor[Any, Any]]) -> bool:

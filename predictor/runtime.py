@@ -64,6 +64,9 @@ class Runtime:
         self.environ = environ
         self.ready = False
         self.failure: str | None = "setup has not run yet"
+        #: The type of what setup (or the artifacts' fetch) raised; not the exception, whose
+        #: traceback would keep setup's frames, and what they allocated, alive.
+        self.setup_error: type[Exception] | None = None
         self._set_up = False
         #: The predictor's predict takes a `context`; transports build one only then.
         self.wants_context = takes_context(predictor_class)
@@ -82,6 +85,7 @@ class Runtime:
             self.predictor.setup(directory)
         except Exception as exc:
             self.failure = f"setup failed: {type(exc).__name__}: {exc}"
+            self.setup_error = type(exc)
             logger().exception("predictor setup failed", extra={"model_uri": self.artifacts_uri})
         else:
             self.ready, self.failure, self._set_up = True, None, True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import httpx
@@ -14,6 +15,7 @@ from support.fresh_python import PREDICTOR_CLI
 from support.paths import REPO
 from support.processes import HOST, free_port
 from support.server_process import ServerProcess
+from support.training import OptMl
 
 SAGEMAKER_IMAGES = {
     "cpu": REPO / "container" / "sagemaker-cpu.Dockerfile",
@@ -21,6 +23,11 @@ SAGEMAKER_IMAGES = {
 }
 LAMBDA_IMAGE = REPO / "functions" / "digits" / "Dockerfile"
 ACCEPT_BIND = "com.amazonaws.sagemaker.capabilities.accept-bind-to-port"
+MULTI_MODELS = "com.amazonaws.sagemaker.capabilities.multi-models"
+# Multi-model endpoints take images of one's own on CPU instances only (shared/contracts, 1.1).
+LABELS = {"cpu": {ACCEPT_BIND: "true", MULTI_MODELS: "true"}, "gpu": {ACCEPT_BIND: "true"}}
+# Small enough to train in seconds: the digits image's default network takes minutes.
+QUICK_HYPERPARAMETERS = {"functions/iris": {}, "functions/digits": {"hidden": "[16]", "epochs": "3"}}
 
 
 @pytest.mark.parametrize("kind", sorted(SAGEMAKER_IMAGES))
@@ -28,7 +35,7 @@ def test_sagemaker_images_answer_docker_run_image_serve_on_8080(kind: str) -> No
     image = Dockerfile.read(SAGEMAKER_IMAGES[kind])
     assert image.exec_form("ENTRYPOINT") == ["predictor"]
     assert image.exec_form("CMD") == ["serve"]
-    assert image.pairs("LABEL") == {ACCEPT_BIND: "true"}
+    assert image.pairs("LABEL") == LABELS[kind]
     assert image.all("EXPOSE") == ["8080"]
     env = image.env()
     assert (env["PREDICTOR_HOST"], env["PREDICTOR_PORT"], env["PREDICTOR_FUNCTION"]) == (
@@ -116,3 +123,25 @@ def test_the_image_entry_command_serves_with_the_images_environment(kind: str, t
         assert client.get("/ping").status_code == 200
         assert client.get("/execution-parameters").status_code == 200
     assert f"Uvicorn running on http://0.0.0.0:{port}" in server.output()
+
+
+@pytest.mark.parametrize("kind", sorted(SAGEMAKER_IMAGES))
+def test_docker_run_image_train_trains_the_images_function_with_the_images_environment(
+    kind: str, tmp_path: Path
+) -> None:
+    image = Dockerfile.read(SAGEMAKER_IMAGES[kind])
+    function = image.pairs("ARG")["FUNCTION"]
+    program = tmp_path / "program"
+    shutil.copytree(REPO / function, program)
+    opt_ml = OptMl(tmp_path / "opt" / "ml")
+    opt_ml.write_config(QUICK_HYPERPARAMETERS[function], {})
+    env = {name: value for name, value in image.env().items() if name != "PATH"}
+    env.update(opt_ml.environ(PREDICTOR_FUNCTION=str(program)))
+    # What `docker run IMAGE train` runs: the ENTRYPOINT with `train` in CMD's place.
+    command = [str(PREDICTOR_CLI.parent / image.exec_form("ENTRYPOINT")[0]), "train"]
+
+    finished = subprocess.run(command, cwd=program, env=env, capture_output=True, text=True, timeout=300)
+
+    assert finished.returncode == 0, finished.stderr
+    assert (opt_ml.model / "model.onnx").stat().st_size > 0
+    assert not opt_ml.failure.exists()

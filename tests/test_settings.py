@@ -28,6 +28,8 @@ SAMPLES = {
     "PREDICTOR_CACHE_DIR": "/elsewhere",
     "PREDICTOR_FUNCTION": "functions/other",
     "PREDICTOR_HOST": "0.0.0.0",
+    "SM_HPS": '{"epochs": 3}',
+    "SAGEMAKER_MULTI_MODEL": "true",
 }
 
 HANDLER_SETTINGS = """

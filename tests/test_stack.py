@@ -49,6 +49,12 @@ COMBINATIONS: dict[str, dict[str, str]] = {
     "sagemaker-realtime": {**SAGEMAKER, "SageMakerVariant": "realtime"},
     "sagemaker-serverless": {**SAGEMAKER, "SageMakerVariant": "serverless"},
     "sagemaker-async": {**SAGEMAKER, "SageMakerVariant": "async"},
+    "sagemaker-multimodel": {
+        **SAGEMAKER,
+        "SageMakerModelKey": "iris/",
+        "SageMakerVariant": "multimodel",
+        "SageMakerInstanceType": "ml.m5.large",
+    },
 }
 # The services whose actions must always name their resources.
 SCOPED_SERVICES = ("s3", "sqs", "sagemaker", "states")
@@ -360,8 +366,11 @@ def test_sagemaker_resources_exist_only_when_asked_and_per_variant(stack: tuple[
     assert "SageMakerEndpointName" in template["Outputs"]
     (variant,) = template["Resources"]["SageMakerEndpointConfig"]["Properties"]["ProductionVariants"]
     config = template["Resources"]["SageMakerEndpointConfig"]["Properties"]
-    if name == "sagemaker-realtime":
-        assert variant["InstanceType"] == "ml.g5.xlarge" and "ServerlessConfig" not in variant
+    container = template["Resources"]["SageMakerModel"]["Properties"]["PrimaryContainer"]
+    assert container["Mode"] == ("MultiModel" if name == "sagemaker-multimodel" else "SingleModel")
+    if name in ("sagemaker-realtime", "sagemaker-multimodel"):
+        assert variant["InstanceType"] == COMBINATIONS[name].get("SageMakerInstanceType", "ml.g5.xlarge")
+        assert "ServerlessConfig" not in variant
         ((_, policy),) = scaling.items()
         tracking = policy["Properties"]["TargetTrackingScalingPolicyConfiguration"]
         assert tracking["PredefinedMetricSpecification"]["PredefinedMetricType"] == (
@@ -378,7 +387,8 @@ def test_sagemaker_resources_exist_only_when_asked_and_per_variant(stack: tuple[
         assert output["S3FailurePath"] == {"Fn::Sub": "s3://${ResultsBucket}/sagemaker-async/failures/"}
     else:
         assert "AsyncInferenceConfig" not in config
-    # The execution role reads the model's own object and nothing else in S3 outside the async paths.
+    # The execution role reads the model's own object (multimodel: the objects under its prefix)
+    # and nothing else in S3 outside the async paths.
     role = template["Resources"]["SageMakerExecutionRole"]["Properties"]
     reads = [
         s
@@ -386,9 +396,8 @@ def test_sagemaker_resources_exist_only_when_asked_and_per_variant(stack: tuple[
         for s in p["PolicyDocument"]["Statement"]
         if "s3:GetObject" in as_list(s["Action"])
     ]
-    assert reads[0]["Resource"] == {
-        "Fn::Sub": "arn:${AWS::Partition}:s3:::${SageMakerModelBucket}/${SageMakerModelKey}"
-    }
+    model = "arn:${AWS::Partition}:s3:::${SageMakerModelBucket}/${SageMakerModelKey}"
+    assert reads[0]["Resource"] == {"Fn::Sub": model + ("*" if name == "sagemaker-multimodel" else "")}
     metrics = {
         a["Properties"].get("MetricName") for a in of_type(template, "AWS::CloudWatch::Alarm").values()
     }

@@ -33,7 +33,14 @@ class _Queued:
 
 
 class Batcher:
-    def __init__(self, runtime: Runtime, settings: BatchSettings, *, timeout_s: float | None = None) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        settings: BatchSettings,
+        *,
+        timeout_s: float | None = None,
+        predict_thread: ThreadPoolExecutor | None = None,
+    ) -> None:
         self.runtime = runtime
         self.settings = settings
         #: How long a caller waits for its predictions (SAGEMAKER_MODEL_SERVER_TIMEOUT); None: no bound.
@@ -43,8 +50,10 @@ class Batcher:
         self._queued_instances = 0
         self._arrived: asyncio.Event | None = None
         self._worker: asyncio.Task[None] | None = None
-        # One thread: predict calls never overlap, and never run on the event loop.
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="predict")
+        # One thread: predict calls never overlap, and never run on the event loop. Several
+        # batchers (a multi-model server's) may share one; its owner shuts it down, not close().
+        self._owns_executor = predict_thread is None
+        self._executor = predict_thread or ThreadPoolExecutor(max_workers=1, thread_name_prefix="predict")
 
     def submit(self, instances: list[Any], context: RequestContext | None) -> asyncio.Future[list[Any]]:
         """Queue one request's instances; the future holds its predictions or the batch's exception."""
@@ -86,7 +95,15 @@ class Batcher:
         )
 
     def close(self) -> None:
-        self._executor.shutdown(wait=True)
+        if self._owns_executor:
+            self._executor.shutdown(wait=True)
+
+    def stop_worker(self) -> None:
+        """Cancel the worker, so nothing is left holding the runtime: for a model being unloaded,
+        with no caller waiting. A predict still running (one that timed out) runs to its end."""
+        if self._worker is not None:
+            self._worker.cancel()
+            self._worker = None
 
     async def _work(self) -> None:
         arrived = self._arrived

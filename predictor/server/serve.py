@@ -49,7 +49,7 @@ def serve(settings: ServeSettings) -> int:
     import uvicorn
 
     container_model_uri(os.environ)
-    if settings.workers == 1:
+    if settings.workers == 1 and not settings.models.enabled:
         # Load (and set up) here so a bad function path fails before the server starts;
         # several workers each load it in their own process instead.
         from predictor.runtime import started_runtime
@@ -79,7 +79,12 @@ def worker_app() -> Any:
 
 
 def build_app(settings: ServeSettings) -> Any:
-    """The ASGI app of one worker: SageMaker's routes ahead of the FastAPI app, sharing one runtime."""
+    """The ASGI app of one worker: SageMaker's routes ahead of the FastAPI app, sharing one runtime;
+    with SAGEMAKER_MULTI_MODEL=true, the multi-model routes instead."""
+    if settings.models.enabled:
+        from predictor.server.multi_model import build_multi_model_app
+
+        return build_multi_model_app(settings)
     from predictor.runtime import started_runtime
     from predictor.server.app import create_app
     from predictor.server.batcher import Batcher

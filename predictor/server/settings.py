@@ -26,6 +26,8 @@ FUNCTION_ENV, HOST_ENV, PORT_ENV = "PREDICTOR_FUNCTION", "PREDICTOR_HOST", "PRED
 BIND_PORT_ENV = "SAGEMAKER_BIND_TO_PORT"
 WORKERS_ENV = "SAGEMAKER_MODEL_SERVER_WORKERS"
 TIMEOUT_ENV = "SAGEMAKER_MODEL_SERVER_TIMEOUT"
+MULTI_MODEL_ENV = "SAGEMAKER_MULTI_MODEL"
+MEMORY_BUDGET_ENV = "PREDICTOR_MEMORY_BUDGET_BYTES"
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8000
 
 
@@ -114,6 +116,37 @@ class BatchSettings:
 
 
 @dataclass(frozen=True)
+class MultiModelSettings:
+    enabled: bool = field(
+        default=False,
+        metadata=env(
+            MULTI_MODEL_ENV,
+            "`true`: serve SageMaker's multi-model routes (`/models`, `/models/{name}/invoke`), "
+            "each model set up from the directory its load names (SageMaker sets it)",
+            default="false",
+        ),
+    )
+    memory_budget_bytes: int | None = field(
+        default=None,
+        metadata=env(
+            MEMORY_BUDGET_ENV,
+            "multi-model: a load is refused with 507 once the server's resident memory would pass this; "
+            "never more than 90% of the container's cgroup memory limit",
+            default="none: 90% of the cgroup limit",
+        ),
+    )
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> MultiModelSettings:
+        environ = os.environ if environ is None else environ
+        budget = positive_number(environ, MEMORY_BUDGET_ENV, 0)
+        return cls(
+            enabled=environ.get(MULTI_MODEL_ENV, "").strip().lower() == "true",
+            memory_budget_bytes=budget or None,
+        )
+
+
+@dataclass(frozen=True)
 class ServeSettings:
     function: str = field(
         metadata=env(
@@ -152,6 +185,7 @@ class ServeSettings:
     )
     server: ServerSettings = field(default_factory=ServerSettings)
     batch: BatchSettings = field(default_factory=BatchSettings)
+    models: MultiModelSettings = field(default_factory=MultiModelSettings)
 
     @classmethod
     def resolve(
@@ -173,14 +207,23 @@ class ServeSettings:
                 environ, PORT_ENV, DEFAULT_PORT
             )
         timeout = positive_number(environ, TIMEOUT_ENV, 0.0)
+        workers = positive_number(environ, WORKERS_ENV, 1)
+        models = MultiModelSettings.from_environ(environ)
+        if models.enabled and workers > 1:
+            # A load reaches one worker process and an invoke may reach another.
+            raise ValueError(
+                f"{MULTI_MODEL_ENV}=true serves every model from one process: "
+                f"unset {WORKERS_ENV} or set it to 1"
+            )
         return cls(
             function=function,
             host=host or environ.get(HOST_ENV) or DEFAULT_HOST,
             port=port,
-            workers=positive_number(environ, WORKERS_ENV, 1),
+            workers=workers,
             timeout_s=timeout or None,
             server=ServerSettings.from_environ(environ),
             batch=BatchSettings.from_environ(environ),
+            models=models,
         )
 
     def to_json(self) -> str:
@@ -190,4 +233,5 @@ class ServeSettings:
     def from_json(cls, text: str) -> ServeSettings:
         raw = json.loads(text)
         server, batch = ServerSettings(**raw.pop("server")), BatchSettings(**raw.pop("batch"))
-        return cls(**raw, server=server, batch=batch)
+        models = MultiModelSettings(**raw.pop("models"))
+        return cls(**raw, server=server, batch=batch, models=models)

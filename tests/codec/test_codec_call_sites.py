@@ -69,9 +69,10 @@ FORBIDDEN_CALLS = {
     "csv.writer",
 }
 FORBIDDEN_IMPORTS = {"csv", "orjson", "numpy"}
-# Calls by those names that read no request body: the worker processes' settings, which
-# `predictor serve` itself wrote as JSON.
-NOT_BODIES = {"ServeSettings.from_json"}
+# Calls by those names that read no request body of instances: the worker processes' settings,
+# which `predictor serve` itself wrote as JSON, and a multi-model load's {"model_name", "url"},
+# the platform's management request, which names a model and carries no instances.
+NOT_BODIES = {"ServeSettings.from_json", "LoadRequest.model_validate_json"}
 
 
 def _tree(module: str | Path) -> ast.Module:
