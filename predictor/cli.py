@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from predictor._loading import LoadError, load_predictor_class
+from predictor._version import __version__
 from predictor.artifacts import ArtifactsError, resolve_artifacts
 from predictor.problems import ProblemError
 
@@ -33,6 +34,7 @@ class LocalContext:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="predictor", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="serve a function over HTTP (also SageMaker's `serve`)")
