@@ -1,4 +1,5 @@
-"""`predictor serve | invoke | fetch | settings`: run a function locally the way it runs on AWS."""
+"""`predictor init | serve | invoke | check | fetch | settings`: start a project and run it locally the
+way it runs on AWS."""
 
 from __future__ import annotations
 
@@ -49,9 +50,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     invoke.add_argument("event", help="event JSON file, or - for standard input")
     invoke.add_argument("--debug", action="store_true", help="print the traceback of an invocation's error")
 
+    check = commands.add_parser(
+        "check", help="check a function before deploying it: every transport, OpenAPI, size"
+    )
+    check.add_argument("function", help="function directory, or path/app.py[:Class]")
+    check.add_argument(
+        "--build-dir", type=Path, help="a sam build directory; default FUNCTION/.aws-sam/build"
+    )
+
     fetch = commands.add_parser("fetch", help="download an artifact set as the runtime would")
     fetch.add_argument("uri", help="s3://bucket/prefix/, s3://bucket/model.tar.gz, file:// or a path")
     fetch.add_argument("directory", help="where to put the artifacts")
+
+    init = commands.add_parser(
+        "init", help="start a project of your own: app, model, tests, events, template"
+    )
+    init.add_argument("directory", help="where to write it (new, or empty unless --force)")
+    init.add_argument("--force", action="store_true", help="write into a non-empty directory")
 
     commands.add_parser("settings", help="list every environment variable read, with its default (Markdown)")
 
@@ -62,6 +77,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(render(), end="")
         return 0
     try:
+        if args.command == "init":
+            return _init(Path(args.directory), force=args.force)
+        if args.command == "check":
+            from predictor.check import check
+
+            return check(args.function, args.build_dir)
         if args.command == "serve":
             return _serve(args.function, args.host, args.port)
         if args.command == "fetch":
@@ -70,6 +91,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (LoadError, ArtifactsError, OSError, ValueError) as exc:
         print(f"predictor: {exc}", file=sys.stderr)
         return 2
+
+
+NEXT_COMMANDS = ("make test", "make serve", "make check", "sam build", "sam deploy --guided")
+
+
+def _init(directory: Path, *, force: bool) -> int:
+    from predictor.scaffold import InitError, init_project
+
+    try:
+        written = init_project(directory, force=force)
+    except InitError as exc:
+        print(f"predictor: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {directory}/")
+    for path in written:
+        print(f"  {path}")
+    print(f"\nnext:\n  cd {directory}", *NEXT_COMMANDS, sep="\n  ")
+    return 0
 
 
 def _serve(function: str | None, host: str | None, port: int | None) -> int:
