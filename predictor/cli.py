@@ -80,9 +80,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "init":
             return _init(Path(args.directory), force=args.force)
         if args.command == "check":
-            from predictor.check import check
+            from predictor.check import check as run_check
 
-            return check(args.function, args.build_dir)
+            return run_check(args.function, args.build_dir)
         if args.command == "serve":
             return _serve(args.function, args.host, args.port)
         if args.command == "fetch":
