@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from predictor.check._asgi import Answer, call
 from predictor.check._size import UNZIPPED_LIMIT_BYTES, largest_function_and_layer
+from predictor.check._template import missing_files
 
 Status = Literal["ok", "warn", "fail", "skip"]
 EXAMPLE_HINT = (
@@ -46,6 +47,12 @@ class Probe:
     build_dir: Path | None
     handler: Any = None
     examples: list[Any] = field(default_factory=list)
+
+    @property
+    def root(self) -> Path:
+        """The directory holding app.py (and, in a project, template.yaml)."""
+        location = Path(self.function.partition(":")[0])
+        return location if location.is_dir() else location.parent
 
     @cached_property
     def server(self) -> Any:
@@ -208,6 +215,17 @@ def unzipped_size(probe: Probe) -> Row:
     return Row(name, "ok", f"{detail} of Lambda's 250 MB")
 
 
+def template_files(probe: Probe) -> Row:
+    name = "template.yaml"
+    template = probe.root / "template.yaml"
+    if not template.is_file():
+        return Row(name, "skip", f"no template.yaml in {probe.root}")
+    missing = missing_files(template)
+    if missing:
+        return Row(name, "fail", "; ".join(missing), "make template.yaml name the files the project has")
+    return Row(name, "ok", "every CodeUri, ContentUri and Handler it names is there")
+
+
 ROWS: list[Callable[[Probe], Row]] = [
     import_and_setup,
     schema_example,
@@ -217,6 +235,7 @@ ROWS: list[Callable[[Probe], Row]] = [
     invocations_json,
     invocations_csv,
     openapi_document,
+    template_files,
     unzipped_size,
 ]
 

@@ -50,8 +50,13 @@ FORBIDDEN = re.compile(r"iris|digits|functions/|layers/|stacks/|makefile", re.IG
 def derive(source: str) -> str:
     kept: list[str] = []
     skipping = False
-    for line in source.splitlines(keepends=True):
+    for number, line in enumerate(source.splitlines(keepends=True), start=1):
         marker = line.strip()
+        if marker in (BEGIN, END) and skipping == (marker == BEGIN):
+            opened = "opens" if skipping else "closes"
+            raise ValueError(
+                f"template.yaml line {number}: a `{marker}` that {opened} no block; pair the markers"
+            )
         if marker == BEGIN:
             skipping = True
         elif marker == END:
