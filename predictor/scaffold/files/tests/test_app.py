@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-import sys
 import unittest
 from pathlib import Path
 
+import app  # app.py sits at the project root, as on Lambda
+
+from predictor.testing import PredictorClient, events
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import app  # noqa: E402  (app.py sits at the project root, as on Lambda)
-
-from predictor.testing import PredictorClient, events  # noqa: E402
 
 
 class ClassifierTest(unittest.TestCase):
