@@ -7,6 +7,7 @@ from predictor.artifacts import start_prefetch
 
 start_prefetch()
 
+from predictor._version import __version__ as __version__  # noqa: E402
 from predictor.aws_lambda import lambda_handler  # noqa: E402
 from predictor.context import RequestContext  # noqa: E402
 from predictor.contract import ContractError, Predictor, PredictorError  # noqa: E402

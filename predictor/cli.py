@@ -1,4 +1,5 @@
-"""`predictor serve | train | invoke | fetch | settings`: run a function locally the way it runs on AWS."""
+"""`predictor init | serve | train | invoke | check | fetch | settings`: start a project and run it
+locally the way it runs on AWS."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from predictor._loading import LoadError, load_predictor_class
+from predictor._version import __version__
 from predictor.artifacts import ArtifactsError, resolve_artifacts
 from predictor.problems import ProblemError
 
@@ -33,6 +35,7 @@ class LocalContext:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="predictor", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="serve a function over HTTP (also SageMaker's `serve`)")
@@ -73,9 +76,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     invoke.add_argument("event", help="event JSON file, or - for standard input")
     invoke.add_argument("--debug", action="store_true", help="print the traceback of an invocation's error")
 
+    check = commands.add_parser(
+        "check", help="check a function before deploying it: every transport, OpenAPI, size"
+    )
+    check.add_argument("function", help="function directory, or path/app.py[:Class]")
+    check.add_argument(
+        "--build-dir", type=Path, help="a sam build directory; default FUNCTION/.aws-sam/build"
+    )
+
     fetch = commands.add_parser("fetch", help="download an artifact set as the runtime would")
     fetch.add_argument("uri", help="s3://bucket/prefix/, s3://bucket/model.tar.gz, file:// or a path")
     fetch.add_argument("directory", help="where to put the artifacts")
+
+    init = commands.add_parser(
+        "init", help="start a project of your own: app, model, tests, events, template"
+    )
+    init.add_argument("directory", help="where to write it (new, or empty unless --force)")
+    init.add_argument("--force", action="store_true", help="write into a non-empty directory")
 
     commands.add_parser("settings", help="list every environment variable read, with its default (Markdown)")
 
@@ -86,6 +103,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(render(), end="")
         return 0
     try:
+        if args.command == "init":
+            return _init(Path(args.directory), force=args.force)
+        if args.command == "check":
+            from predictor.check import check as run_check
+
+            return run_check(args.function, args.build_dir)
         if args.command == "serve":
             return _serve(args.function, args.host, args.port)
         if args.command == "train":
@@ -96,6 +119,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (LoadError, ArtifactsError, OSError, ValueError) as exc:
         print(f"predictor: {exc}", file=sys.stderr)
         return 2
+
+
+NEXT_COMMANDS = ("make test", "make serve", "make check", "sam build", "sam deploy --guided")
+
+
+def _init(directory: Path, *, force: bool) -> int:
+    from predictor.scaffold import InitError, init_project
+
+    try:
+        written = init_project(directory, force=force)
+    except InitError as exc:
+        print(f"predictor: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {directory}/")
+    for path in written:
+        print(f"  {path}")
+    print(f"\nnext:\n  cd {directory}", *NEXT_COMMANDS, sep="\n  ")
+    return 0
 
 
 def _serve(function: str | None, host: str | None, port: int | None) -> int:

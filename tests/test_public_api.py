@@ -4,7 +4,12 @@ import re
 
 from support.paths import REPO
 
+from importlib import metadata
+
+import pytest
+
 import predictor
+from predictor.cli import main
 
 
 def test_the_package_exports_exactly_the_documented_names() -> None:
@@ -30,3 +35,15 @@ def test_the_package_is_typed() -> None:
     from pathlib import Path
 
     assert (Path(predictor.__file__).parent / "py.typed").is_file()
+
+
+def test_the_version_is_written_once_and_the_cli_and_the_distribution_report_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from predictor._version import __version__
+
+    assert predictor.__version__ == __version__ == metadata.version("serverless-predictor")
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == f"predictor {__version__}\n"

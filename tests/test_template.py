@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,7 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.cloudformation import TEMPLATE, function_property, load_template, resources_of_type, sam_cli
+from support.cloudformation import (
+    TEMPLATE,
+    function_property,
+    load_template,
+    python312,
+    resources_of_type,
+    sam_cli,
+    sam_env,
+)
 from support.lambda_events import JSON_HEADERS, SETOSA, http_api_v2
 from support.paths import REPO
 from support.s3_server import MotoServer, clean_environ
@@ -106,31 +113,6 @@ def test_every_zip_function_uses_the_runtime_layer_of_its_architecture(template:
 # --------------------------------------------------------------------------------------------
 # The real aws-sam-cli
 # --------------------------------------------------------------------------------------------
-
-
-def python312() -> str:
-    """A working python3.12 (a pyenv shim on PATH may exist and still refuse to run)."""
-    home = Path.home()
-    candidates = [shutil.which("python3.12"), *sorted(home.glob(".pyenv/versions/3.12*/bin/python3.12"))]
-    for candidate in filter(None, candidates):
-        probe = subprocess.run(
-            [str(candidate), "-c", "import sys; print(sys.executable)"],
-            capture_output=True,
-            text=True,
-            timeout=COMMAND_TIMEOUT_S,
-            check=False,
-        )
-        if probe.returncode == 0:
-            return probe.stdout.strip()
-    pytest.fail(
-        "sam build needs python3.12 on PATH (the Runtime of the functions): install it", pytrace=False
-    )
-
-
-def sam_env(python: str) -> dict[str, str]:
-    # The interpreter's own directory first, so sam's workflow and the layer Makefile find it.
-    path = os.pathsep.join([str(Path(python).parent), os.environ.get("PATH", "")])
-    return {**os.environ, "PATH": path}
 
 
 def run_sam(args: list[str], *, env: Mapping[str, str], timeout: float) -> subprocess.CompletedProcess[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -58,3 +59,28 @@ def sam_cli() -> str:
     if not os.access(sam, os.X_OK):
         pytest.fail("aws-sam-cli not found on PATH or in .venv-sam/: run `make sam`", pytrace=False)
     return sam
+
+
+def python312() -> str:
+    """A working python3.12 (a pyenv shim on PATH may exist and still refuse to run)."""
+    home = Path.home()
+    candidates = [shutil.which("python3.12"), *sorted(home.glob(".pyenv/versions/3.12*/bin/python3.12"))]
+    for candidate in filter(None, candidates):
+        probe = subprocess.run(
+            [str(candidate), "-c", "import sys; print(sys.executable)"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if probe.returncode == 0:
+            return probe.stdout.strip()
+    pytest.fail(
+        "sam build needs python3.12 on PATH (the Runtime of the functions): install it", pytrace=False
+    )
+
+
+def sam_env(python: str) -> dict[str, str]:
+    # The interpreter's own directory first, so sam's workflow and the layer Makefile find it.
+    path = os.pathsep.join([str(Path(python).parent), os.environ.get("PATH", "")])
+    return {**os.environ, "PATH": path}

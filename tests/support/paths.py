@@ -8,7 +8,5 @@ REPO = Path(__file__).resolve().parents[2]
 TESTS = REPO / "tests"
 # The fixture predictors: one small predictor class per file, each with a behaviour to test.
 FIXTURES = TESTS / "fixtures" / "predictors"
-# `sam local generate-event` output, kept verbatim.
-EVENT_TEMPLATES = TESTS / "fixtures" / "events"
 # The sample events users run with `predictor invoke` and `sam local invoke`.
 SAMPLES = REPO / "events"

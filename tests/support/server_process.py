@@ -35,6 +35,7 @@ class ServerProcess:
         *,
         cwd: str | Path = REPO,
         start_timeout_s: float = START_TIMEOUT_S,
+        cli: Path = PREDICTOR_CLI,
     ) -> None:
         self.function = str(function)
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
@@ -45,7 +46,7 @@ class ServerProcess:
         self._log = tempfile.NamedTemporaryFile(prefix="predictor-serve-", suffix=".log")  # noqa: SIM115
         self._process: subprocess.Popen[bytes] | None = None
         self._final_output: str | None = None
-        self.command = [str(PREDICTOR_CLI), "serve", self.function, "--host", HOST, "--port", str(self.port)]
+        self.command = [str(cli), "serve", self.function, "--host", HOST, "--port", str(self.port)]
 
     def start(self) -> ServerProcess:
         return self.launch().wait_until_listening()
