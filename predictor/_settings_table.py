@@ -10,6 +10,7 @@ from typing import Any
 from predictor.artifacts._settings import CLIENT_ENV, MODEL_URI_ENV, PREFETCH_ENV, FetchSettings
 from predictor.aws_lambda._settings import EventSettings
 from predictor.limits import Limits
+from predictor.observability._settings import ObservabilitySettings
 from predictor.server.serve import WORKER_SETTINGS_ENV
 from predictor.server.settings import BatchSettings, ServerSettings, ServeSettings
 
@@ -78,7 +79,7 @@ ROWS: tuple[tuple[type[Any], str] | Variable, ...] = (
     (BatchSettings, SERVE),
     (ServeSettings, SERVE),
     (ServerSettings, SERVE),
-    Variable(("POWERTOOLS_SERVICE_NAME",), "predictor", "the `service` of every log line", EVERY),
+    (ObservabilitySettings, EVERY),
     Variable(
         (WORKER_SETTINGS_ENV,),
         "none",

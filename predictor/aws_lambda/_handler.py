@@ -15,6 +15,7 @@ from predictor.aws_lambda._source import EventSource, UnrecognisedEvent
 from predictor.aws_lambda.sources import SOURCES
 from predictor.contract import Predictor
 from predictor.limits import Limits
+from predictor.observability.lambda_events import observed_call
 from predictor.runtime import Runtime, started_runtime
 
 
@@ -63,7 +64,10 @@ class LambdaHandler:
         if isinstance(event, dict):
             for source in self.sources:
                 if source.infer(event):
-                    return source(event, context)
+                    observer = self.runtime.observer
+                    if observer is None:
+                        return source(event, context)
+                    return observed_call(observer, source, event, context)
         raise UnrecognisedEvent(describe_unrecognised(event))
 
 

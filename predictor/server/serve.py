@@ -80,6 +80,7 @@ def worker_app() -> Any:
 
 def build_app(settings: ServeSettings) -> Any:
     """The ASGI app of one worker: SageMaker's routes ahead of the FastAPI app, sharing one runtime."""
+    from predictor.observability.asgi import ObservedRequests
     from predictor.runtime import started_runtime
     from predictor.server.app import create_app
     from predictor.server.batcher import Batcher
@@ -99,7 +100,7 @@ def build_app(settings: ServeSettings) -> Any:
     # timeout bounds both. The app's lifespan runs teardown once connections have drained.
     batcher = Batcher(runtime, settings.batch, timeout_s=settings.timeout_s)
     routes = SageMakerRoutes(runtime, create_app(runtime, batcher), batcher, workers=settings.workers)
-    app = guarded(routes, runtime.codec, settings.server)
+    app = ObservedRequests(guarded(routes, runtime.codec, settings.server), runtime)
     # This process only serves: keep what startup made out of the cyclic collector's walks.
     gc.freeze()
     return app

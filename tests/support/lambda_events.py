@@ -177,6 +177,12 @@ def predict_event(shape: str, envelope: Any, *, b64: bool = False) -> dict[str, 
     return http_event(shape, "POST", "/predict", headers=JSON_HEADERS, body=json.dumps(envelope), b64=b64)
 
 
+def request_id_of(event: Mapping[str, Any], context: LambdaContext) -> str:
+    """The id a Lambda HTTP answer names its request by: API Gateway's and Function URLs'
+    `requestContext.requestId`, or for ALB, which has none, the invocation's."""
+    return str(event["requestContext"].get("requestId") or context.aws_request_id)
+
+
 def response_headers(response: Mapping[str, Any]) -> dict[str, str]:
     """A response's headers with lower-case names, whichever field the shape puts them in."""
     if "multiValueHeaders" in response and "headers" not in response:
