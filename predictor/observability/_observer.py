@@ -38,7 +38,10 @@ class Observer:
         self.model, self.version = model, version
         self.logger = logger()
         self.logger.append_keys(
-            model=model, model_version=version, function_name=environ.get("AWS_LAMBDA_FUNCTION_NAME")
+            service=settings.service,
+            model=model,
+            model_version=version,
+            function_name=environ.get("AWS_LAMBDA_FUNCTION_NAME"),
         )
         self.emf = EmfWriter(settings.namespace, {"service": settings.service, "model": model})
         #: Where EMF lines go; CloudWatch Logs extracts them from the function's (or container's) output.
