@@ -45,10 +45,13 @@ def for_http_event(event: dict[str, Any], context: Any) -> str:
     """API Gateway's and Function URLs' `requestContext.requestId`; for ALB, which has none, the
     request's id headers; else the invocation's id."""
     request_context = event.get("requestContext")
-    found = accepted(request_context.get("requestId")) if isinstance(request_context, dict) else None
-    if found:
-        return found
+    if isinstance(request_context, dict):
+        # Set by AWS, not by the client: taken as it is.
+        given = request_context.get("requestId")
+        if isinstance(given, str) and given:
+            return given
     headers = event.get("headers") or {}
+    found = None
     if isinstance(headers, dict) and headers:
         lowered = {str(key).lower(): value for key, value in headers.items()}
         found = from_headers(lowered.get)
