@@ -23,7 +23,7 @@ from predictor.contract import (
     takes_context,
 )
 from predictor.limits import Limits
-from predictor.observability import CURRENT, Observer, observer_for
+from predictor.observability import CURRENT, Observer, observer_for, traced
 from predictor.problems import PROBLEM_JSON, Problem, ProblemError
 
 
@@ -84,23 +84,16 @@ class Runtime:
             if self._embedded_artifacts and not Path(self.artifacts_uri).exists():
                 # No embedded artifacts: a predictor that needs files says so from setup.
                 directory = Path(self.artifacts_uri)
-            elif observer is None:
-                directory = resolve_artifacts(self.artifacts_uri, environ=self.environ)
             else:
-                with observer.span("fetch"):
+                with traced(observer, "fetch"):
                     directory = resolve_artifacts(self.artifacts_uri, environ=self.environ)
                 fetch_s = time.perf_counter() - started
             set_up = time.perf_counter()
-            if observer is None:
+            with traced(observer, "setup"):
                 self.predictor.setup(directory)
-            else:
-                with observer.span("setup"):
-                    self.predictor.setup(directory)
-                observer.init_done(
-                    fetch_s,
-                    None if fetch_s is None else _bytes_under(directory),
-                    time.perf_counter() - set_up,
-                )
+            if observer is not None:
+                fetched_bytes = None if fetch_s is None else _bytes_under(directory)
+                observer.init_done(fetch_s, fetched_bytes, time.perf_counter() - set_up)
         except Exception as exc:
             self.failure = f"setup failed: {type(exc).__name__}: {exc}"
             logger().exception("predictor setup failed", extra={"model_uri": self.artifacts_uri})
@@ -183,13 +176,11 @@ class Runtime:
 
     def run(self, instances: list[Any], context: RequestContext | None = None) -> list[Any]:
         """preprocess -> predict -> postprocess over validated instances; `context` only
-        reaches a predict that asks for it (an event path's is made here). Counted in the
+        reaches a predict that asks for it (then `context` must be given). Counted in the
         request's observation, when there is one."""
         observation = CURRENT.get()
         if observation is None or self.observer is None:
             return self._run(instances, context)
-        if context is None and self.wants_context:
-            context = RequestContext(observation.request_id)
         started = time.perf_counter()
         try:
             with self.observer.span("predict"):

@@ -162,3 +162,14 @@ def test_a_line_holds_at_most_100_metrics_and_a_metric_at_most_100_values() -> N
     assert everything["Errors"].dimensions == {"service": "s", "model": "m", "status": "503"}
     timer = everything["timer"].values
     assert len(timer) == 100 and (timer[0], timer[-1]) == (0.0, 249.0)
+
+
+def test_event_paths_give_predict_a_context_with_observability_off_too(events_aws: EventsAws) -> None:
+    bucket = events_aws.server.create_bucket()
+    handler = handler_for(
+        "own_metrics", {"OUTPUT_URI": f"s3://{bucket}/replies/", "PREDICTOR_OBSERVABILITY": "off"}
+    )
+
+    answer = handler(sqs_batch([item("a")]), CONTEXT)
+
+    assert answer == {"batchItemFailures": []}  # own_metrics fails without its context
