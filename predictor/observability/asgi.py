@@ -26,6 +26,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 REQUEST_ID_KEY = "predictor.request_id"
 PROMETHEUS_TEXT = b"text/plain; version=0.0.4; charset=utf-8"
 PAYLOAD_BYTES = 4096
+#: The status of a request whose client left before it was answered (nginx's convention).
+CLIENT_LEFT = 499
 
 
 class ObservedRequests:
@@ -52,18 +54,28 @@ class ObservedRequests:
             if own.sample_payload:
                 receive = _keeping_body(receive, own.keep_payload)
 
+        left = False
+
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message["headers"] = [*message.get("headers", ()), *identity]
                 if own is not None:
-                    own.status = message["status"]
+                    own.status = CLIENT_LEFT if left else message["status"]
             await send(message)
 
         if own is None or self.observer is None:
             return await self.app(scope, receive, sending)
+
+        async def receiving() -> Message:
+            nonlocal left
+            message = await receive()
+            left = left or message["type"] == "http.disconnect"
+            return message
+
         token = CURRENT.set(own)
+        own.status = CLIENT_LEFT  # until an answer starts
         try:
-            await self.app(scope, receive, sending)
+            await self.app(scope, receiving, sending)
         except BaseException:
             own.status = 500
             raise

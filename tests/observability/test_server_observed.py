@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -135,3 +136,16 @@ def test_without_the_setting_metrics_is_not_a_route() -> None:
         response = httpx.get(f"{server.url}/metrics", timeout=10)
 
     assert response.status_code == 404
+
+
+def test_a_client_leaving_before_its_answer_is_counted_as_499(echo: ServerProcess) -> None:
+    with socket.create_connection(("127.0.0.1", echo.port), timeout=5) as sock:
+        head = "POST /predict HTTP/1.1\r\nHost: t\r\nX-Request-Id: gone-1\r\n"
+        sock.sendall(f"{head}Content-Length: 1000\r\n\r\n".encode() + b'{"instances": [')
+        time.sleep(0.3)
+
+    metrics, logs = lines(echo, "gone-1")
+
+    [line] = [r for r in logs if r["message"] == "request"]
+    assert line["status"] == 499
+    assert value(metrics, "Errors", status="499") == [1]
