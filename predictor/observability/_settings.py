@@ -75,11 +75,10 @@ class ObservabilitySettings:
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> ObservabilitySettings:
         environ = os.environ if environ is None else environ
-        level = next((environ[name] for name in LOG_LEVEL_ENVS if environ.get(name)), "INFO").upper()
+        named = next((name for name in LOG_LEVEL_ENVS if environ.get(name)), "")
+        level = environ[named].strip().upper() if named else "INFO"
         if level not in LEVELS:
-            raise ValueError(
-                f"{LOG_LEVEL_ENVS[0]}={level!r} is not a log level; use one of {', '.join(LEVELS)}"
-            )
+            raise ValueError(f"{named}={environ[named]!r} is not a log level; use one of {', '.join(LEVELS)}")
         return cls(
             enabled=_switch(environ, OBSERVABILITY_ENV, True),
             namespace=environ.get(NAMESPACE_ENV) or DEFAULT_NAMESPACE,

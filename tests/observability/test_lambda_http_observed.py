@@ -201,3 +201,27 @@ def test_a_sane_client_request_id_names_an_alb_request(caplog: pytest.LogCapture
     event["headers"]["X-Request-Id"] = "client-42.a:b"
 
     assert response_headers(handler(event, CONTEXT))["x-request-id"] == "client-42.a:b"
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        (
+            {"LOG_LEVEL": "loud"},
+            "LOG_LEVEL='loud' is not a log level; use one of DEBUG, INFO, WARNING, ERROR",
+        ),
+        ({"PREDICTOR_OBSERVABILITY": "maybe"}, "PREDICTOR_OBSERVABILITY='maybe' is neither on nor off"),
+        (
+            {"PREDICTOR_LOG_PAYLOAD_SAMPLE_RATE": "5"},
+            "PREDICTOR_LOG_PAYLOAD_SAMPLE_RATE='5' must be between 0 and 1",
+        ),
+    ],
+    ids=["log-level", "switch", "sample-rate"],
+)
+def test_a_setting_out_of_range_fails_at_init_naming_the_variable(
+    environ: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ValueError) as raised:
+        handler_for("echo", environ)
+
+    assert message in str(raised.value)
