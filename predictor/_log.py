@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -14,4 +13,7 @@ if TYPE_CHECKING:
 def logger() -> Logger:
     from aws_lambda_powertools import Logger
 
-    return Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "predictor"))
+    from predictor.observability._settings import ObservabilitySettings
+
+    settings = ObservabilitySettings.from_environ()
+    return Logger(service=settings.service, level=settings.log_level)

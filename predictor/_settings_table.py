@@ -11,6 +11,7 @@ from predictor.artifacts._settings import CLIENT_ENV, MODEL_URI_ENV, PREFETCH_EN
 from predictor.aws_lambda._settings import EventSettings
 from predictor.aws_lambda.large_payloads import LargePayloadSettings
 from predictor.limits import Limits
+from predictor.observability._settings import ObservabilitySettings
 from predictor.server.serve import WORKER_SETTINGS_ENV
 from predictor.server.settings import BatchSettings, MultiModelSettings, ServerSettings, ServeSettings
 from predictor.training._settings import CHANNEL_ENV_PREFIX, TrainingSettings
@@ -98,7 +99,7 @@ ROWS: tuple[tuple[type[Any], str] | Variable, ...] = (
         "an input channel's directory, its name upper-cased (`SM_CHANNEL_TRAIN`); wins over the layout's",
         TRAIN,
     ),
-    Variable(("POWERTOOLS_SERVICE_NAME",), "predictor", "the `service` of every log line", EVERY),
+    (ObservabilitySettings, EVERY),
     Variable(
         (WORKER_SETTINGS_ENV,),
         "none",

@@ -195,11 +195,13 @@ def _invoke(function: str, event_path: str, *, debug: bool = False) -> int:
     except RecursionError:
         raise ValueError(f"{event_path} is nested too deeply to be an event") from None
     from predictor._aws_clients import reporting_writes
+    from predictor.observability.emf_table import EmfSplitter, render
 
     # Standard output carries the response alone: the function's logs and the objects
-    # and messages an event wrote go to standard error.
+    # and messages an event wrote go to standard error, the metrics as a table.
     report = reporting_writes(lambda line: print(f"predictor: {line}", file=sys.stderr))
-    with report, contextlib.redirect_stdout(sys.stderr):
+    logs = EmfSplitter(sys.stderr)
+    with report, contextlib.redirect_stdout(logs):
         predictor_class = load_predictor_class(function)
         handler = LambdaHandler.for_predictor(predictor_class)
         context = LocalContext(predictor_class.name)
@@ -209,6 +211,12 @@ def _invoke(function: str, event_path: str, *, debug: bool = False) -> int:
             failure: Exception | None = exc
         else:
             failure = None
+    logs.flush()
+    if logs.emf:
+        namespace = json.loads(logs.emf[0])["_aws"]["CloudWatchMetrics"][0]["Namespace"]
+        heading = f"predictor: metrics a deployed function would send to CloudWatch ({namespace}):"
+        print(heading, file=sys.stderr)
+        print(render(logs.emf), file=sys.stderr)
     if failure is not None:
         return _invocation_failed(failure, context.aws_request_id, debug=debug)
     print(json.dumps(response, indent=2))

@@ -91,6 +91,10 @@ def example_fit(
     that fit in one synchronous response at that size on every transport. Raises ValueError when
     there is no example or an instance is not answered."""
     from predictor.aws_lambda.sources.http import ALB, V1, V2, PredictEvent
+    from predictor.observability.request_ids import REQUEST_ID_HEADER, VERSION_HEADER
+
+    # The headers every HTTP answer names its request and model by, at their usual sizes.
+    identity = {REQUEST_ID_HEADER: "0" * 36, VERSION_HEADER: "0" * 16}
 
     # Function URLs answer in the V2 shape; ALB has a multi-value form.
     http_shapes = ((V2, False), (V1, False), (ALB, False), (ALB, True))
@@ -112,7 +116,7 @@ def example_fit(
             reply = runtime.predict_body(json.dumps(envelope_json).encode(), None, "payload-limits")
             sizes = [lambda_json_bytes(answer, utf8=utf8)]
             sizes += [
-                lambda_json_bytes(PredictEvent(shape, b"", None, multi).respond(reply), utf8=utf8)
+                lambda_json_bytes(PredictEvent(shape, b"", None, multi).respond(reply, identity), utf8=utf8)
                 + _CONTENT_LENGTH_DIGITS
                 for shape, multi in http_shapes
             ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -22,6 +23,7 @@ from predictor.contract import (
     takes_context,
 )
 from predictor.limits import Limits
+from predictor.observability import CURRENT, Observer, observer_for, traced
 from predictor.problems import PROBLEM_JSON, Problem, ProblemError
 
 
@@ -73,16 +75,28 @@ class Runtime:
         # The base class's pre- and postprocess return their argument: skip the calls then.
         self._preprocesses = predictor_class.preprocess is not Predictor.preprocess
         self._postprocesses = predictor_class.postprocess is not Predictor.postprocess
+        #: Logs, metrics and traces; None when PREDICTOR_OBSERVABILITY=off.
+        self.observer: Observer | None = observer_for(predictor_class, environ)
 
     def start(self) -> None:
         """Fetch artifacts and run setup; a failure is kept as the reason for not ready."""
+        observer = self.observer
         try:
+            started = time.perf_counter()
+            fetch_s: float | None = None
             if self._embedded_artifacts and not Path(self.artifacts_uri).exists():
                 # No embedded artifacts: a predictor that needs files says so from setup.
                 directory = Path(self.artifacts_uri)
             else:
-                directory = resolve_artifacts(self.artifacts_uri, environ=self.environ)
-            self.predictor.setup(directory)
+                with traced(observer, "fetch"):
+                    directory = resolve_artifacts(self.artifacts_uri, environ=self.environ)
+                fetch_s = time.perf_counter() - started
+            set_up = time.perf_counter()
+            with traced(observer, "setup"):
+                self.predictor.setup(directory)
+            if observer is not None:
+                fetched_bytes = None if fetch_s is None else _bytes_under(directory)
+                observer.init_done(fetch_s, fetched_bytes, time.perf_counter() - set_up)
         except Exception as exc:
             self.failure = f"setup failed: {type(exc).__name__}: {exc}"
             self.setup_error = type(exc)
@@ -137,7 +151,11 @@ class Runtime:
         raises ProblemError when not ready (503), for an unsupported type (415) or a bad body."""
         if not self.ready:
             raise ProblemError(problems.not_ready(self.failure))
-        return self.codec.decode(body, content_type)
+        observer = self.observer
+        if observer is None or not observer.tracing:
+            return self.codec.decode(body, content_type)
+        with observer.span("validate"):
+            return self.codec.decode(body, content_type)
 
     def answer(self, predictions: list[Any], context: RequestContext | None) -> Reply:
         """The 200 reply holding checked predictions, with the headers `context` asks for."""
@@ -162,7 +180,19 @@ class Runtime:
 
     def run(self, instances: list[Any], context: RequestContext | None = None) -> list[Any]:
         """preprocess -> predict -> postprocess over validated instances; `context` only
-        reaches a predict that asks for it (then `context` must be given)."""
+        reaches a predict that asks for it (then `context` must be given). Counted in the
+        request's observation, when there is one."""
+        observation = CURRENT.get()
+        if observation is None or self.observer is None:
+            return self._run(instances, context)
+        started = time.perf_counter()
+        try:
+            with self.observer.span("predict"):
+                return self._run(instances, context)
+        finally:
+            observation.predicted(len(instances), time.perf_counter() - started, context)
+
+    def _run(self, instances: list[Any], context: RequestContext | None) -> list[Any]:
         predictor = self.predictor
         batch = predictor.preprocess(instances) if self._preprocesses else instances
         # The base signature has no context; a predict that takes one was found at init.
@@ -172,6 +202,13 @@ class Runtime:
         return check_predictions(self.predictor_class, len(instances), predictions)
 
     def problem_for(self, exc: Exception, request_id: str, *, action: str = "predict") -> Problem:
+        found = self._problem_for(exc, request_id, action)
+        observation = CURRENT.get()
+        if observation is not None:
+            observation.refused(found)
+        return found
+
+    def _problem_for(self, exc: Exception, request_id: str, action: str) -> Problem:
         if isinstance(exc, ProblemError):
             return exc.problem
         if isinstance(exc, PredictorError):
@@ -183,6 +220,14 @@ class Runtime:
             f"The predictor failed on this request; search the logs for request id {request_id}",
             request_id=request_id,
         )
+
+
+def _bytes_under(directory: Path) -> int | None:
+    """The artifacts' size, for the ArtifactBytes metric; None when they cannot be walked."""
+    try:
+        return sum(path.stat().st_size for path in directory.rglob("*") if path.is_file())
+    except OSError:
+        return None
 
 
 # A function's app.py builds its handler at import; `predictor serve` then reuses

@@ -82,18 +82,21 @@ def test_lambda_fast_path_passes_the_request_context_like_the_mangum_path(shape:
 
 
 @pytest.mark.parametrize("shape", SHAPES)
-def test_the_context_carries_the_lambda_request_id_on_both_http_paths(shape: str) -> None:
+def test_the_context_carries_api_gateways_request_id_else_lambdas_on_both_http_paths(shape: str) -> None:
     runtime = Runtime(load_predictor_class(str(FIXTURES / "names_request_id.py")))
     runtime.start()
     source = HttpEvent(runtime)
     event = http_event(shape, "POST", "/predict", headers=HEADERS, body=json.dumps(INSTANCES))
+    # API Gateway and Function URLs name each request; ALB does not, so Lambda's id names it.
+    expected = event["requestContext"].get("requestId") or LambdaContext.aws_request_id
 
     fast = source(json.loads(json.dumps(event)), LambdaContext())
     through_mangum = source.mangum(json.loads(json.dumps(event)), LambdaContext())
 
     for answer in (fast, through_mangum):
         names = {prediction["name"] for prediction in json.loads(answer["body"])["predictions"]}
-        assert names == {LambdaContext.aws_request_id}
+        assert names == {expected}
+        assert response_headers(answer)["x-request-id"] == expected
 
 
 def test_direct_invoke_gives_a_context_without_http_parts() -> None:

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from predictor._log import logger
+from predictor.context import RequestContext
 from predictor.contract import PredictorError
 from predictor.problems import Problem
 from predictor.runtime import Runtime
@@ -41,7 +42,9 @@ def run_chunk(runtime: Runtime, instances: list[Any], request_id: str) -> list[A
     """Predictions for a chunk, the problem that answers every instance in it (a final refusal by
     the predictor), or ChunkFailed for anything worth retrying."""
     try:
-        return runtime.run(instances)
+        # A predict that takes a context gets one: its metrics and tags count on events too.
+        context = RequestContext(request_id) if runtime.wants_context else None
+        return runtime.run(instances, context)
     except PredictorError as exc:
         if exc.status < 500 and exc.status not in RETRYABLE_STATUSES:
             return runtime.problem_for(exc, request_id)

@@ -16,6 +16,7 @@ from predictor.aws_lambda.large_payloads import LargePayloads
 from predictor.aws_lambda.sources import SOURCES
 from predictor.contract import Predictor
 from predictor.limits import Limits
+from predictor.observability.lambda_events import observed_call
 from predictor.runtime import Runtime, started_runtime
 
 
@@ -65,7 +66,11 @@ class LambdaHandler:
         if isinstance(event, dict):
             for source in self.sources:
                 if source.infer(event):
-                    return self.large_payloads.bounded(event, source(event, context), context)
+                    observer = self.runtime.observer
+                    if observer is None:
+                        return self.large_payloads.bounded(event, source(event, context), context)
+                    # Inside the observation, so a refused or stored answer is logged with its status.
+                    return observed_call(observer, source, event, context, self.large_payloads.bounded)
         raise UnrecognisedEvent(describe_unrecognised(event))
 
 

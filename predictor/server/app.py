@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -15,6 +14,8 @@ from starlette.requests import ClientDisconnect
 
 from predictor import problems
 from predictor._log import logger
+from predictor.observability import count_request
+from predictor.observability.asgi import request_id_of
 from predictor.problems import PROBLEM_JSON, Problem
 from predictor.runtime import Reply, Runtime
 from predictor.server.body_limit import ANSWERED
@@ -64,6 +65,7 @@ def create_app(runtime: Runtime, batcher: Batcher | None = None) -> FastAPI:
         try:
             instances = runtime.parse_body(body, content_type)
             predictions = await batcher.predict(instances, context, request_id)
+            count_request(len(instances), context)
             return _response(runtime.answer(predictions, context))
         except Exception as exc:
             return _response(runtime.failure_reply(exc, request_id))
@@ -123,8 +125,7 @@ def _client(request: Request) -> dict[str, Any]:
 
 
 def _request_id(request: Request) -> str:
-    context = request.scope.get("aws.context")
-    return getattr(context, "aws_request_id", None) or request.headers.get("x-request-id") or uuid.uuid4().hex
+    return request_id_of(request.scope)
 
 
 def _predict_openapi(runtime: Runtime) -> dict[str, Any]:

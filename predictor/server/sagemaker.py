@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 import logging
 import math
-import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from predictor import problems
 from predictor.codec import JSON
+from predictor.observability import count_request
+from predictor.observability.asgi import request_id_of
 from predictor.problems import PROBLEM_JSON, Problem, ProblemError
 from predictor.runtime import Runtime
 from predictor.server.batcher import Batcher
@@ -79,7 +80,7 @@ class SageMakerRoutes:
 
     async def invocations(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = dict(scope["headers"])
-        request_id = (headers.get(b"x-request-id") or b"").decode("latin-1") or uuid.uuid4().hex
+        request_id = request_id_of(scope)
         runtime = self.runtime
         try:
             if not runtime.ready:
@@ -92,6 +93,7 @@ class SageMakerRoutes:
             instances = codec.decode(body, _text(headers.get(b"content-type")) or JSON, tables=True)
             context = context_from_scope(scope, request_id) if runtime.wants_context else None
             predictions = await self.batcher.predict(instances, context, request_id)
+            count_request(len(instances), context)
             answer_headers = context.answer_headers() if context else {}
             answer = codec.encode(predictions, answer_type)
             await _send(send, 200, answer_type, answer, answer_headers)

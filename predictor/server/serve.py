@@ -85,6 +85,7 @@ def build_app(settings: ServeSettings) -> Any:
         from predictor.server.multi_model import build_multi_model_app
 
         return build_multi_model_app(settings)
+    from predictor.observability.asgi import ObservedRequests
     from predictor.runtime import started_runtime
     from predictor.server.app import create_app
     from predictor.server.batcher import Batcher
@@ -104,7 +105,7 @@ def build_app(settings: ServeSettings) -> Any:
     # timeout bounds both. The app's lifespan runs teardown once connections have drained.
     batcher = Batcher(runtime, settings.batch, timeout_s=settings.timeout_s)
     routes = SageMakerRoutes(runtime, create_app(runtime, batcher), batcher, workers=settings.workers)
-    app = guarded(routes, runtime.codec, settings.server)
+    app = ObservedRequests(guarded(routes, runtime.codec, settings.server), runtime)
     # This process only serves: keep what startup made out of the cyclic collector's walks.
     gc.freeze()
     return app

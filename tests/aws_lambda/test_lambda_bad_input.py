@@ -14,6 +14,7 @@ from support.lambda_events import (
     LambdaContext,
     http_event,
     predict_event,
+    request_id_of,
     response_headers,
     response_json,
 )
@@ -172,13 +173,13 @@ def test_get_on_predict_gets_405_problem(shape: str) -> None:
 
 @EVERY_SHAPE
 def test_predictor_exception_gets_500_with_the_request_id_and_no_internals(shape: str) -> None:
-    response = fixture_handler("exc_in_predict")(
-        predict_event(shape, {"instances": [{"x": 1, "name": "a"}]}), CONTEXT
-    )
+    event = predict_event(shape, {"instances": [{"x": 1, "name": "a"}]})
+    response = fixture_handler("exc_in_predict")(event, CONTEXT)
 
     body = problem(response, 500)
-    assert body["request_id"] == CONTEXT.aws_request_id
-    assert CONTEXT.aws_request_id in body["detail"]
+    assert body["request_id"] == request_id_of(event, CONTEXT)
+    assert body["request_id"] == response_headers(response)["x-request-id"]
+    assert body["request_id"] in body["detail"]
     for leak in ("Traceback", "RuntimeError", "secret internal state", "/srv/model", "exc_in_predict"):
         assert leak not in response["body"]
 
@@ -219,13 +220,14 @@ def test_predict_breaking_its_contract_gets_500_and_logs_what_broke(
 ) -> None:
     envelope = {"instances": [{"x": 1, "name": "a"}, {"x": 2, "name": "b"}]}
 
-    response = fixture_handler(fixture)(predict_event(shape, envelope), CONTEXT)
+    event = predict_event(shape, envelope)
+    response = fixture_handler(fixture)(event, CONTEXT)
 
-    assert problem(response, 500)["request_id"] == CONTEXT.aws_request_id
+    assert problem(response, 500)["request_id"] == request_id_of(event, CONTEXT)
     assert logged not in response["body"]
     [record] = [r for r in caplog.records if r.getMessage() == "predictor broke its contract"]
     assert record.levelno == logging.ERROR
-    assert getattr(record, "request_id", None) == CONTEXT.aws_request_id
+    assert getattr(record, "request_id", None) == request_id_of(event, CONTEXT)
     assert logged in caplog.text
 
 

@@ -112,8 +112,10 @@ def test_event_paths_never_import_the_http_stack(events_aws: EventsAws) -> None:
     finished = run_python(EVENT_PATH_SCRIPT, str(TESTS), bucket, env=env)
 
     assert finished.returncode == 0, finished.stderr
-    # The function logs to stdout first (its setup line); the script's three answers come last.
-    s3_answer, sqs_answer, http_modules = (json.loads(line) for line in finished.stdout.splitlines()[-3:])
+    # The function's log and metric lines share stdout with the script's three answers.
+    printed = [json.loads(line) for line in finished.stdout.splitlines()]
+    answers = [value for value in printed if not (isinstance(value, dict) and ({"_aws", "level"} & {*value}))]
+    s3_answer, sqs_answer, http_modules = answers
     assert s3_answer["results"][0]["invalid"] == 1
     assert sqs_answer == {"batchItemFailures": []}
     assert http_modules == []

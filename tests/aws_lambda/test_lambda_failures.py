@@ -227,8 +227,18 @@ def test_an_event_missing_what_api_gateway_sends_is_told_so() -> None:
     )
 
 
-def test_a_failing_route_through_lambda_carries_the_invocation_request_id() -> None:
-    response = handler_for("exc_in_metadata")(http_event("http-api-v2", "GET", "/metadata"), CONTEXT)
+def test_a_failing_route_through_lambda_carries_api_gateways_request_id() -> None:
+    event = http_event("http-api-v2", "GET", "/metadata")
+    event["requestContext"]["requestId"] = "JKJaXmPLvHcESHA="
+    response = handler_for("exc_in_metadata")(event, CONTEXT)
+
+    assert response["statusCode"] == 500
+    assert json.loads(response["body"])["request_id"] == "JKJaXmPLvHcESHA="
+    assert response["headers"]["x-request-id"] == "JKJaXmPLvHcESHA="
+
+
+def test_a_failing_route_on_alb_carries_the_invocation_request_id() -> None:
+    response = handler_for("exc_in_metadata")(http_event("alb", "GET", "/metadata"), CONTEXT)
 
     assert response["statusCode"] == 500
     assert json.loads(response["body"])["request_id"] == CONTEXT.aws_request_id

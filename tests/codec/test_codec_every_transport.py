@@ -99,6 +99,7 @@ def by_codec(
 
 def lambda_http(runtime: Runtime, body: bytes, content_type: str, *, mangum: bool) -> Answer:
     event = http_api_v2("POST", "/predict", headers={"content-type": content_type}, body=body.decode())
+    event["requestContext"]["requestId"] = RID  # the id API Gateway gives the request
     source = HttpEvent(runtime)
     response = source.mangum(event, LambdaContext()) if mangum else source(event, LambdaContext())
     return response["statusCode"], response["headers"]["content-type"], response["body"].encode()

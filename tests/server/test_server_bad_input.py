@@ -7,6 +7,7 @@ status, content type and body, so each case here also proves the two transports 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -42,7 +43,7 @@ def targets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Targets]:
 def log_records(server: ServerProcess) -> list[dict[str, Any]]:
     records = []
     for line in server.output().splitlines():
-        if line.startswith("{"):
+        if line.startswith("{") and not line.startswith('{"_aws"'):  # EMF metric lines left out
             records.append(json.loads(line))
     return records
 
@@ -163,10 +164,17 @@ def test_predictor_exception_is_logged_with_traceback_under_its_request_id(targe
     request_id = assert_problem(response, 500)["request_id"]
     assert request_id
 
-    records = [record for record in log_records(server) if record.get("request_id") == request_id]
+    # The request's own line comes once the answer is sent: wait for it.
+    for _ in range(100):
+        named = [record for record in log_records(server) if record.get("request_id") == request_id]
+        if any(record.get("message") == "request" for record in named):
+            break
+        time.sleep(0.02)
+    records = [record for record in named if "exception" in record]
 
     assert len(records) == 1
     assert records[0]["level"] == "ERROR"
+    assert [record["status"] for record in named if record.get("message") == "request"] == [500]
     assert "Traceback (most recent call last)" in records[0]["exception"]
     assert f"RuntimeError: {SECRET}" in records[0]["exception"]
 
@@ -179,7 +187,9 @@ def test_contract_breach_gets_500_and_the_log_names_it(targets: Targets) -> None
     assert assert_problem(response, 500)["request_id"] == "req-short-1"
     assert "WrongLength" not in response.text
     [record] = [
-        r for r in log_records(targets.server("wrong_length.py", {})) if r.get("request_id") == "req-short-1"
+        r
+        for r in log_records(targets.server("wrong_length.py", {}))
+        if r.get("request_id") == "req-short-1" and "exception" in r
     ]
     assert "WrongLength.predict returned 1 predictions for 3 instances" in record["exception"]
 

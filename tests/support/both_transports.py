@@ -121,6 +121,7 @@ def both(
         response = client.request(method, path, content=body, headers=headers)
 
     event = http_api_event(method, path, body, content_type)
+    event["requestContext"]["requestId"] = request_id  # API Gateway's id names the request on Lambda
     answer = targets.handler(fixture, env)(event, LambdaContext(aws_request_id=request_id))
 
     assert answer["statusCode"] == response.status_code

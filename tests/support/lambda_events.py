@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 from predictor.testing import LambdaContext
@@ -41,6 +42,7 @@ __all__ = [
     "http_api_v2",
     "http_event",
     "predict_event",
+    "request_id_of",
     "response_headers",
     "response_json",
     "rest_api",
@@ -50,6 +52,12 @@ __all__ = [
 
 SETOSA = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
 VIRGINICA = {"sepal_length": 6.7, "sepal_width": 3.0, "petal_length": 5.2, "petal_width": 2.3}
+
+
+def request_id_of(event: Mapping[str, Any], context: LambdaContext) -> str:
+    """The id a Lambda HTTP answer names its request by: API Gateway's and Function URLs'
+    `requestContext.requestId`, or for ALB, which has none, the invocation's."""
+    return str(event["requestContext"].get("requestId") or context.aws_request_id)
 
 
 def sample_events() -> dict[str, Any]:

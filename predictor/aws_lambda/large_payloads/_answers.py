@@ -16,7 +16,9 @@ from predictor.codec import JSON
 from predictor.payload_limits import AnswerFit, fit_from_answer
 from predictor.problems import PROBLEM_JSON, Problem
 from predictor.runtime import Reply
+from predictor.observability.request_ids import REQUEST_ID_HEADER, VERSION_HEADER
 
+IDENTITY_HEADERS = (REQUEST_ID_HEADER, VERSION_HEADER)
 EMPTY_ENVELOPE = '{"predictions":[]}'
 # Separators between predictions: the codec's compact JSON in an HTTP body, json's ", " in a
 # direct-invoke answer as the Lambda runtime writes it.
@@ -78,7 +80,16 @@ class HttpAnswer:
     def _respond(self, reply: Reply) -> dict[str, Any]:
         shape = event_shape(self.event)
         assert shape is not None
-        return PredictEvent(shape, b"", None, "multiValueHeaders" in self.event).respond(reply)
+        return PredictEvent(shape, b"", None, "multiValueHeaders" in self.event).respond(reply, self._identity())
+
+    def _identity(self) -> dict[str, str]:
+        """The request id and model version headers the replaced answer carried: the replacement keeps them."""
+        found: dict[str, str] = {}
+        for key in ("headers", "multiValueHeaders"):
+            for name, value in (self.response.get(key) or {}).items():
+                if name.lower() in IDENTITY_HEADERS:
+                    found[name.lower()] = str(value[0] if isinstance(value, list) else value)
+        return found
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from predictor.aws_lambda._source import remaining_seconds, request_id
 from predictor.aws_lambda.s3_files._output import MultipartOutput, put_json
 from predictor.aws_lambda.s3_files._stream import Stream
 from predictor.codec import BadObject, Record, file_format
+from predictor.observability import count_file, traced
 from predictor.problems import Problem
 from predictor.runtime import Runtime
 
@@ -63,7 +64,16 @@ class S3Files:
     def process(self, bucket: str, key: str, version_id: str | None, context: Any) -> FileResult:
         """Predict every record of s3://bucket/key. Raises BadObject (retrying cannot help),
         NotConfigured, or anything else for a failure worth retrying; never writes a manifest
-        for output that is not complete."""
+        for output that is not complete. Counted in the event's log line and metrics."""
+        try:
+            result = self._process(bucket, key, version_id, context)
+        except Exception:
+            count_file(0, 0, failed=True)
+            raise
+        count_file(result.predicted, result.invalid)
+        return result
+
+    def _process(self, bucket: str, key: str, version_id: str | None, context: Any) -> FileResult:
         input_uri = f"s3://{bucket}/{key}"
         out = self.output_prefix()
         if bucket == out.bucket and key.startswith(out.prefix):
@@ -95,7 +105,8 @@ class S3Files:
                 lambda records: clock.check(records, stream.read, size),
                 request_id(context),
             )
-            output.complete()
+            with traced(self.runtime.observer, "write"):
+                output.complete()
         except BaseException:
             output.abort()
             raise

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
 from predictor import problems
-from predictor.aws_lambda._source import MalformedEvent, request_id
+from predictor.aws_lambda._source import MalformedEvent
 from predictor.context import RequestContext
+from predictor.observability.request_ids import REQUEST_ID_HEADER, VERSION_HEADER, for_http_event
 from predictor.problems import PROBLEM_JSON
 from predictor.runtime import Reply, Runtime
 
@@ -35,6 +36,7 @@ BAD_BASE64 = "The event's body is flagged isBase64Encoded but is not valid base6
 class HttpEvent:
     def __init__(self, runtime: Runtime, settings: EventSettings | None = None) -> None:
         self.runtime = runtime
+        self.version = str(runtime.predictor_class.version)
         self._mangum: Mangum | None = None
 
     @staticmethod
@@ -44,7 +46,8 @@ class HttpEvent:
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         shape = event_shape(event)
         assert shape is not None
-        rid = request_id(context)
+        rid = for_http_event(event, context)
+        identity = {REQUEST_ID_HEADER: rid, VERSION_HEADER: self.version}
         try:
             request = predict_event(event, shape)
             if request is None:
@@ -52,27 +55,31 @@ class HttpEvent:
             # The context is built only for a predict that reads it: the others pay nothing.
             ctx = event_context(event, shape, rid) if self.runtime.wants_context else None
         except binascii.Error:
-            return bad_encoding(event, shape)
+            return bad_encoding(event, shape, identity)
         except (KeyError, TypeError, AttributeError) as exc:
-            return half_formed(event, shape, exc)
-        return request.respond(self.runtime.predict_body(request.body, request.content_type, rid, ctx))
+            return half_formed(event, shape, exc, identity)
+        reply = self.runtime.predict_body(request.body, request.content_type, rid, ctx)
+        return request.respond(reply, identity)
 
     def mangum(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         if self._mangum is None:
             from mangum import Mangum
             from mangum.adapter import DEFAULT_TEXT_MIME_TYPES
 
+            from predictor.observability.asgi import ObservedRequests
             from predictor.server.app import create_app
 
             self._mangum = Mangum(
-                create_app(self.runtime),
+                ObservedRequests(create_app(self.runtime), self.runtime),
                 lifespan="off",
                 text_mime_types=[*DEFAULT_TEXT_MIME_TYPES, *TEXT_MIME_TYPES],
             )
         return self._mangum(event, context)
 
 
-def half_formed(event: dict[str, Any], shape: str, exc: Exception) -> dict[str, Any]:
+def half_formed(
+    event: dict[str, Any], shape: str, exc: Exception, identity: dict[str, str]
+) -> dict[str, Any]:
     """The 400 answer for an HTTP event missing what API Gateway always sends: still an HTTP response."""
     if isinstance(exc, MalformedEvent):
         reason = str(exc)
@@ -80,7 +87,7 @@ def half_formed(event: dict[str, Any], shape: str, exc: Exception) -> dict[str, 
         reason = "a field API Gateway always sends is missing or null"
     detail = f"The HTTP event is malformed: {reason}; send it as API Gateway, ALB or a Function URL does"
     reply = Reply(400, PROBLEM_JSON, problems.encode(problems.problem(400, detail)))
-    return PredictEvent(shape, b"", None, "multiValueHeaders" in event).respond(reply)
+    return PredictEvent(shape, b"", None, "multiValueHeaders" in event).respond(reply, identity)
 
 
 @dataclass(slots=True)
@@ -90,10 +97,12 @@ class PredictEvent:
     content_type: str | None
     alb_multi_value: bool
 
-    def respond(self, reply: Reply) -> dict[str, Any]:
+    def respond(self, reply: Reply, identity: dict[str, str]) -> dict[str, Any]:
+        """The response Mangum would build; `identity`: the request id and model version headers."""
         headers = {"content-length": str(len(reply.body)), "content-type": reply.content_type}
         if reply.headers:
             headers.update(reply.headers)
+        headers.update(identity)
         body = reply.body.decode()
         if self.shape == V2:
             return {"statusCode": reply.status, "body": body, "headers": headers, "isBase64Encoded": False}
@@ -148,10 +157,10 @@ def _body(event: dict[str, Any]) -> bytes:
     return raw if isinstance(raw, bytes) else raw.encode()
 
 
-def bad_encoding(event: dict[str, Any], shape: str) -> dict[str, Any]:
+def bad_encoding(event: dict[str, Any], shape: str, identity: dict[str, str]) -> dict[str, Any]:
     """The 400 answer for a body flagged base64 that does not decode."""
     reply = Reply(400, PROBLEM_JSON, problems.encode(problems.problem(400, BAD_BASE64)))
-    return PredictEvent(shape, b"", None, "multiValueHeaders" in event).respond(reply)
+    return PredictEvent(shape, b"", None, "multiValueHeaders" in event).respond(reply, identity)
 
 
 def _content_type(event: dict[str, Any], shape: str) -> str | None:

@@ -33,6 +33,7 @@ from predictor.aws_lambda.sources._sqs_messages import (
 )
 from predictor.aws_lambda.sources._sqs_replies import Reply, deliver
 from predictor.contract import ContractError
+from predictor.observability import count_records, traced
 from predictor.problems import Problem
 from predictor.runtime import Runtime
 
@@ -57,11 +58,14 @@ class SqsEvent:
         batch = SqsBatch.of(event)
         if self.settings.output is None:
             logger().error(f"no OUTPUT_URI: every message is reported failed; {OUTPUT_URI_HINT}")
+            count_records(failed=len(batch.order))
             return failures(batch.order)
         answered, failed = self.answer(batch, context)
-        failed |= deliver(self.settings.output, answered)
+        with traced(self.runtime.observer, "write"):
+            failed |= deliver(self.settings.output, answered)
         if batch.fifo:
             failed = _fifo_closure(batch.order, batch.groups, failed)
+        _count(answered, failed)
         return failures([message_id for message_id in batch.order if message_id in failed])
 
     def answer(self, batch: SqsBatch, context: Any) -> tuple[list[Reply], set[str]]:
@@ -172,6 +176,18 @@ class SqsEvent:
             # A non-finite prediction cannot be written as JSON: retry rather than answer null.
             logger().exception("predictor broke its contract on a chunk", extra={"request_id": rid})
             raise ChunkFailed(str(exc)) from exc
+
+
+def _count(answered: list[Reply], failed: set[str]) -> None:
+    """The batch's messages by outcome, for its log line and metrics."""
+    delivered = [reply for reply in answered if reply.message_id not in failed]
+    invalid = sum(1 for reply in delivered if _is_problem(reply))
+    count_records(len(delivered) - invalid, invalid, len(failed))
+
+
+def _is_problem(reply: Reply) -> bool:
+    # The reply opens with the message id; a problem follows it where predictions would.
+    return reply.body.startswith(b',"problem":', len(b'{"messageId":') + len(to_json(reply.message_id)))
 
 
 def _blocked(message_id: str, order: list[str], groups: dict[str, str | None], failed: set[str]) -> bool:

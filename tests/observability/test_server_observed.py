@@ -1,0 +1,151 @@
+"""`predictor serve` writes the same lines to stdout, names every answer, and serves /metrics when asked."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from support.emf import Metric, is_emf, metrics_of, value
+from support.paths import FIXTURES
+from support.server_process import ServerProcess
+
+CANARY = "canary-d41c-container"
+HEX_ID = re.compile(r"[0-9a-f]{32}")
+
+
+@pytest.fixture(scope="module")
+def echo() -> Iterator[ServerProcess]:
+    with ServerProcess(FIXTURES / "echo.py", {"PREDICTOR_PROMETHEUS": "on"}) as server:
+        yield server
+
+
+def lines(server: ServerProcess, request_id: str) -> tuple[list[Metric], list[dict[str, Any]]]:
+    """The EMF metrics and log records the server wrote about one request (waiting briefly for them)."""
+    for _ in range(50):
+        found = [line for line in server.output().splitlines() if f'"request_id":"{request_id}"' in line]
+        if any(not is_emf(line) and '"message":"request"' in line for line in found):
+            break
+        time.sleep(0.05)
+    logs = [json.loads(line) for line in found if not is_emf(line)]
+    return metrics_of(found), logs
+
+
+def test_a_container_predict_writes_an_emf_line_and_a_log_line(echo: ServerProcess) -> None:
+    body = {"instances": [{"x": 1, "name": "a"}, {"x": 2, "name": "b"}]}
+
+    response = httpx.post(f"{echo.url}/invocations", json=body, headers={"x-request-id": "sm-1"}, timeout=10)
+
+    assert response.status_code == 200
+    assert (response.headers["x-request-id"], response.headers["x-model-version"]) == ("sm-1", "0")
+    metrics, logs = lines(echo, "sm-1")
+    assert value(metrics, "Instances") == [2]
+    assert value(metrics, "Requests") == [1]
+    assert {m.dimensions["model"] for m in metrics} == {"Echo"}
+    [line] = [r for r in logs if r["message"] == "request"]
+    assert (line["source"], line["status"], line["instances"]) == ("server", 200, 2)
+
+
+def test_an_invalid_request_counts_invalid_instances_and_a_422(echo: ServerProcess) -> None:
+    body = {"instances": [{"x": -1, "name": "a"}, {"x": 2, "name": "b"}]}
+
+    response = httpx.post(f"{echo.url}/predict", json=body, headers={"x-request-id": "bad-1"}, timeout=10)
+
+    assert response.status_code == 422
+    metrics, _ = lines(echo, "bad-1")
+    assert value(metrics, "InvalidInstances") == [1]
+    assert value(metrics, "Errors", status="422") == [1]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("POST", "/predict", 200),
+        ("POST", "/invocations", 200),
+        ("GET", "/ping", 200),
+        ("GET", "/health", 200),
+        ("GET", "/metadata", 200),
+        ("GET", "/nowhere", 404),
+        ("DELETE", "/invocations", 405),
+    ],
+)
+def test_every_answer_names_its_request_and_the_model_version(
+    echo: ServerProcess, method: str, path: str, status: int
+) -> None:
+    body = {"instances": [{"x": 1, "name": "a"}]} if method == "POST" else None
+
+    response = httpx.request(method, echo.url + path, json=body, timeout=10)
+
+    assert response.status_code == status
+    assert HEX_ID.fullmatch(response.headers["x-request-id"])
+    assert response.headers["x-model-version"] == "0"
+
+
+def test_sagemakers_request_id_wins_and_an_unacceptable_one_is_replaced(echo: ServerProcess) -> None:
+    body = {"instances": [{"x": 1, "name": "a"}]}
+    given = {"x-amzn-requestid": "7f0c-sagemaker", "x-request-id": "client"}
+
+    named = httpx.post(f"{echo.url}/invocations", json=body, headers=given, timeout=10)
+    hostile = httpx.post(f"{echo.url}/invocations", json=body, headers={"x-request-id": "a b\tc"}, timeout=10)
+
+    assert named.headers["x-request-id"] == "7f0c-sagemaker"
+    assert HEX_ID.fullmatch(hostile.headers["x-request-id"])
+
+
+def test_prometheus_text_counts_what_was_served(echo: ServerProcess) -> None:
+    instances, ok = (
+        'predictor_instances_total{model="Echo"}',
+        'predictor_requests_total{model="Echo",status="200"}',
+    )
+    before = httpx.get(f"{echo.url}/metrics", timeout=10)
+    httpx.post(f"{echo.url}/predict", json={"instances": [{"x": 1, "name": "p"}] * 3}, timeout=10)
+    after = httpx.get(f"{echo.url}/metrics", timeout=10)
+
+    assert after.headers["content-type"].startswith("text/plain; version=0.0.4")
+    assert sample(after.text, instances) == sample(before.text, instances) + 3
+    assert sample(after.text, ok) == sample(before.text, ok) + 1
+    assert sample(after.text, 'predictor_request_duration_seconds_bucket{model="Echo",le="+Inf"}') >= 1
+
+
+def sample(text: str, series: str) -> float:
+    """The value of one series in Prometheus text; 0 while it has none."""
+    for line in text.splitlines():
+        name, _, number = line.rpartition(" ")
+        if name == series:
+            return float(number)
+    return 0.0
+
+
+def test_no_payload_reaches_the_containers_output(echo: ServerProcess) -> None:
+    bodies = [{"instances": [{"x": 1, "name": CANARY}]}, {"instances": [{"x": CANARY, "name": CANARY}]}]
+
+    answers = [httpx.post(f"{echo.url}/invocations", json=body, timeout=10) for body in bodies]
+
+    assert CANARY in answers[0].text
+    time.sleep(0.3)
+    assert CANARY not in echo.output()
+
+
+def test_without_the_setting_metrics_is_not_a_route() -> None:
+    with ServerProcess(FIXTURES / "echo.py") as server:
+        response = httpx.get(f"{server.url}/metrics", timeout=10)
+
+    assert response.status_code == 404
+
+
+def test_a_client_leaving_before_its_answer_is_counted_as_499(echo: ServerProcess) -> None:
+    with socket.create_connection(("127.0.0.1", echo.port), timeout=5) as sock:
+        head = "POST /predict HTTP/1.1\r\nHost: t\r\nX-Request-Id: gone-1\r\n"
+        sock.sendall(f"{head}Content-Length: 1000\r\n\r\n".encode() + b'{"instances": [')
+        time.sleep(0.3)
+
+    metrics, logs = lines(echo, "gone-1")
+
+    [line] = [r for r in logs if r["message"] == "request"]
+    assert line["status"] == 499
+    assert value(metrics, "Errors", status="499") == [1]
