@@ -1,12 +1,10 @@
 """The public namespace is exactly what the API reference (docs/predictor.md) documents."""
 
 import re
-
-from support.paths import REPO
-
 from importlib import metadata
 
 import pytest
+from support.paths import REPO
 
 import predictor
 from predictor.cli import main

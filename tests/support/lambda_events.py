@@ -6,8 +6,8 @@ call), plus the iris instances and the sample events in events/.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from predictor.testing import LambdaContext

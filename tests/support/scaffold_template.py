@@ -36,6 +36,9 @@ RULES: list[tuple[str, str]] = [
         r"Description: serverless-predictor and what layer/requirements.txt names (\1)",
     ),
     (r"pinned third-party wheels for Lambda plus `predictor`", "serverless-predictor and its dependencies"),
+    # The dashboard's and alarms' model dimension: the predictor's name, app.py's Classifier.
+    (r'(?<=[:,] )"Iris"', '"Classifier"'),
+    (r"(?<=Name: model, Value: )Iris\b", "Classifier"),
     (r"\bIris(?=[A-Z])", "App"),
     (r"Iris example function", "The function in app.py"),
     (r"Iris classifier \(ONNX\)( served by predictor)?", "The predictor in app.py"),

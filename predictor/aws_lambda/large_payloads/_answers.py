@@ -13,10 +13,10 @@ from typing import Any
 from predictor import problems
 from predictor.aws_lambda.sources.http import PredictEvent, event_shape
 from predictor.codec import JSON
+from predictor.observability.request_ids import REQUEST_ID_HEADER, VERSION_HEADER
 from predictor.payload_limits import AnswerFit, fit_from_answer
 from predictor.problems import PROBLEM_JSON, Problem
 from predictor.runtime import Reply
-from predictor.observability.request_ids import REQUEST_ID_HEADER, VERSION_HEADER
 
 IDENTITY_HEADERS = (REQUEST_ID_HEADER, VERSION_HEADER)
 EMPTY_ENVELOPE = '{"predictions":[]}'
@@ -80,10 +80,12 @@ class HttpAnswer:
     def _respond(self, reply: Reply) -> dict[str, Any]:
         shape = event_shape(self.event)
         assert shape is not None
-        return PredictEvent(shape, b"", None, "multiValueHeaders" in self.event).respond(reply, self._identity())
+        return PredictEvent(shape, b"", None, "multiValueHeaders" in self.event).respond(
+            reply, self._identity()
+        )
 
     def _identity(self) -> dict[str, str]:
-        """The request id and model version headers the replaced answer carried: the replacement keeps them."""
+        """The request id and model version headers the replaced answer carried, for its replacement."""
         found: dict[str, str] = {}
         for key in ("headers", "multiValueHeaders"):
             for name, value in (self.response.get(key) or {}).items():
