@@ -215,6 +215,33 @@ def unzipped_size(probe: Probe) -> Row:
     return Row(name, "ok", f"{detail} of Lambda's 250 MB")
 
 
+def response_size(probe: Probe) -> Row:
+    name = "response size"
+    if not _can_send(probe):
+        return Row(name, "skip", _why_not(probe))
+    from predictor.payload_limits import example_fit
+
+    bounded = probe.handler.large_payloads
+    try:
+        fit = example_fit(probe.handler.runtime, instances=probe.examples, limit_bytes=bounded.limit)
+    except ValueError as exc:
+        return Row(name, "fail", str(exc), "make predict() answer the schema's example")
+    allowed = probe.handler.runtime.codec.limits.max_instances
+    detail = (
+        f"{fit.per_instance_bytes:,} bytes per instance at most: {fit.instances:,} instances fit in one "
+        f"synchronous answer of {fit.limit_bytes:,} bytes"
+    )
+    if fit.instances >= allowed or bounded.claim_check is not None:
+        return Row(name, "ok", detail)
+    return Row(
+        name,
+        "warn",
+        f"{detail}, fewer than the {allowed:,} a request may hold",
+        f"a full request would be answered 413: set PREDICTOR_MAX_INSTANCES={fit.instances} or "
+        "PREDICTOR_LARGE_PAYLOAD_URI=s3://bucket/prefix/ for a presigned URL",
+    )
+
+
 def template_files(probe: Probe) -> Row:
     name = "template.yaml"
     template = probe.root / "template.yaml"
@@ -235,6 +262,7 @@ ROWS: list[Callable[[Probe], Row]] = [
     invocations_json,
     invocations_csv,
     openapi_document,
+    response_size,
     template_files,
     unzipped_size,
 ]

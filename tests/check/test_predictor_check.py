@@ -25,7 +25,14 @@ def test_the_iris_example_passes_every_row_it_can_run_here() -> None:
     status, report = check(REPO / "functions" / "iris")
     assert status == 0, report
     assert "FAIL" not in report and "WARN" not in report
-    for name in ("HTTP events", "direct invoke", "/invocations JSON", "/invocations CSV", "OpenAPI document"):
+    for name in (
+        "HTTP events",
+        "direct invoke",
+        "/invocations JSON",
+        "/invocations CSV",
+        "OpenAPI document",
+        "response size",
+    ):
         assert row(report, name).startswith("ok"), report
     assert "not imported: events and POST /predict skip the ASGI stack" in row(
         report, "FastAPI on the event path"
@@ -44,6 +51,17 @@ def test_the_digits_example_passes_with_a_warning_saying_how_to_add_an_example()
     assert row(report, "HTTP events") == "-     HTTP events                no schema example to send"
 
 
+def test_an_answer_too_large_for_a_full_request_warns_with_the_instances_that_fit() -> None:
+    status, report = check(FIXTURES / "embedding.py")
+    assert status == 0, report
+    line = row(report, "response size")
+    # 1,024 floats printed as 0.0078125 and the envelope around them, as Lambda counts it.
+    assert line.startswith("WARN") and "fewer than the 1,000 a request may hold" in line, report
+    fit = int(line.split(" instances fit")[0].rsplit(" ", 1)[1].replace(",", ""))
+    assert 500 < fit < 620
+    assert f"set PREDICTOR_MAX_INSTANCES={fit} or PREDICTOR_LARGE_PAYLOAD_URI=" in report
+
+
 def test_a_failing_setup_fails_the_check_with_the_reason() -> None:
     status, report = check(FIXTURES / "exc_in_setup.py")
     assert status == 1
@@ -55,10 +73,10 @@ def test_a_failing_setup_fails_the_check_with_the_reason() -> None:
 def test_a_predictor_that_fails_its_own_example_fails_every_transport() -> None:
     status, report = check(FIXTURES / "fails_its_example.py")
     assert status == 1
-    for name in ("HTTP events", "direct invoke", "/invocations JSON", "/invocations CSV"):
+    for name in ("HTTP events", "direct invoke", "/invocations JSON", "/invocations CSV", "response size"):
         assert row(report, name).startswith("FAIL"), report
     assert "http-api-v2: 500" in row(report, "HTTP events")
-    assert report.rstrip().endswith("4 failed")
+    assert report.rstrip().endswith("5 failed")
 
 
 def test_fastapi_imported_by_the_app_is_a_warning_on_the_cold_start() -> None:
@@ -88,5 +106,5 @@ def test_a_build_over_lambdas_250_mb_fails_and_one_under_it_passes(tmp_path: Pat
 
 def test_each_row_is_one_function_in_one_list() -> None:
     # A new row is one function and one entry here; the table and the exit status follow.
-    assert len(ROWS) == len(set(ROWS)) == 10
+    assert len(ROWS) == len(set(ROWS)) == 11
     assert all(callable(check_row) for check_row in ROWS)
