@@ -59,7 +59,10 @@ class _Guarded:
         if self.answered:
             return {"type": "http.disconnect"}
         try:
-            message = await asyncio.wait_for(self._receive(), self.limit.body_timeout_s)
+            # A timeout scope on this task, not wait_for: wait_for wraps the read in a task of its
+            # own, and every request reads its body at least once.
+            async with asyncio.timeout(self.limit.body_timeout_s):
+                message = await self._receive()
         except TimeoutError:
             seconds = self.limit.body_timeout_s
             logger().info("request body stalled; closing the connection", extra=_where(self.scope))

@@ -173,6 +173,8 @@ class _LingeringClose:
     def __init__(self, transport: asyncio.Transport, guard: ConnectionGuard) -> None:
         self._transport = transport
         self._guard = guard
+        # Called twice a response: bound here rather than found through __getattr__ each time.
+        self.write = transport.write
 
     def close(self) -> None:
         self._guard.close_or_linger()
