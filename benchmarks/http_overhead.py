@@ -4,12 +4,17 @@ Two figures, on the same event and the same iris ONNX model. The adapter's own s
 predictor ÷ a raw handler around the example's own `predict` (its pydantic models out,
 the same encoder), target ≤ 1.1x. The overall ratio: predictor ÷ the raw floor, hand-written
 with the same pydantic parse and session and orjson for the body. Both raw handlers' bodies
-must equal predictor's byte for byte. Also times a fresh process from start to handler ready.
+must equal predictor's byte for byte. Each sample is timed on the wall clock and on this
+process's CPU time (every handler here runs on the calling thread but the tutorial's sync
+FastAPI route, whose worker thread the CPU time counts too); the target is read on CPU time, which
+other processes' load on a shared machine moves far less. Also times a fresh process from start
+to handler ready.
 """
 
 from __future__ import annotations
 
 import copy
+import gc
 import json
 import math
 from collections.abc import Callable
@@ -17,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks._timing import fresh_process, interleaved, median, ratio, table, versions
+from benchmarks._timing import fresh_process, interleaved_clocks, median, ratio, table, versions
 
 ROOT = Path(__file__).resolve().parents[1]
 FUNCTION_DIR = ROOT / "functions" / "iris"
@@ -107,15 +112,27 @@ def same_prediction(got: dict[str, Any], want: dict[str, Any]) -> bool:
     )
 
 
-def warm_samples(handlers: dict[str, Handler], instances: int) -> dict[str, list[float]]:
+def warm_samples(
+    handlers: dict[str, Handler], instances: int
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Wall and CPU seconds per event, in the same interleaved rounds."""
     event, context = predict_event(instances), LambdaContext()
     check_same_answers(handlers, event)
     cases = {name: (lambda h=handler: h(event, context)) for name, handler in handlers.items()}
-    return interleaved(cases, rounds=ROUNDS, seconds_per_round=SECONDS_PER_ROUND)
+    return interleaved_clocks(cases, rounds=ROUNDS, seconds_per_round=SECONDS_PER_ROUND)
 
 
 def warm_table(handlers: dict[str, Handler]) -> tuple[str, list[bool]]:
-    by_size = {size: warm_samples(handlers, size) for size in (1, BATCH)}
+    # What every handler made at build time (six stacks in one process) leaves the collector's
+    # walks, as each would be frozen at the end of its own Lambda init: otherwise a full
+    # collection over all six heaps lands in whichever sample crosses the threshold.
+    gc.collect()
+    gc.freeze()
+    try:
+        clocks = {size: warm_samples(handlers, size) for size in (1, BATCH)}
+    finally:
+        gc.unfreeze()
+    by_size = {size: wall for size, (wall, _) in clocks.items()}
     rows, verdicts = [], []
     for name in handlers:
         row = [name]
@@ -125,16 +142,20 @@ def warm_table(handlers: dict[str, Handler]) -> tuple[str, list[bool]]:
         rows.append(row)
     headers = ["implementation", "1 instance µs", "x raw", f"{BATCH} instances µs", "x raw"]
     lines = [table(headers, rows), ""]
-    for size, samples in by_size.items():
-        share = [ours / raw for ours, raw in zip(samples[OURS], samples[RAW_MODELS], strict=True)]
-        verdicts.append(median(share) <= TARGET)
-        overall = [ours / raw for ours, raw in zip(samples[OURS], samples[RAW], strict=True)]
-        lines.append(
-            f"{size} instance(s): the adapter's own share, predictor ÷ raw around the example's predict = "
-            f"{median(share):.2f}x ({min(share):.2f}-{max(share):.2f} per round; target ≤ {TARGET}x: "
-            f"{'PASS' if verdicts[-1] else 'MISS'}); overall, predictor ÷ raw (orjson) = "
-            f"{median(overall):.2f}x ({min(overall):.2f}-{max(overall):.2f})"
-        )
+    for size, (wall, cpu) in clocks.items():
+        figures = []
+        for clock, samples in (("wall", wall), ("CPU", cpu)):
+            share = [ours / raw for ours, raw in zip(samples[OURS], samples[RAW_MODELS], strict=True)]
+            overall = [ours / raw for ours, raw in zip(samples[OURS], samples[RAW], strict=True)]
+            if clock == "CPU":
+                verdicts.append(median(share) <= TARGET)
+            figures.append(
+                f"  {clock}: the adapter's own share, predictor ÷ raw around the example's predict = "
+                f"{median(share):.2f}x ({min(share):.2f}-{max(share):.2f} per round); overall, "
+                f"predictor ÷ raw (orjson) = {median(overall):.2f}x ({min(overall):.2f}-{max(overall):.2f})"
+            )
+        verdict = "PASS" if verdicts[-1] else "MISS"
+        lines += [f"{size} instance(s), target ≤ {TARGET}x on CPU time: {verdict}", *figures]
     return "\n".join(lines), verdicts
 
 
