@@ -6,9 +6,11 @@ from its shutdown summary), H a minimal Starlette app on the same server stack (
 uvloop, httptools) that reads and validates the same body with the function's own input model
 and answers a constant (benchmarks/serving_peers/starlette_constant.py): the server can at best
 do H's work and P's work one after the other for every instance. Targets: served ≥ 0.8x the
-ceiling, p99 ≤ 2x p50. Also shown: served ÷ P alone, and p50/p99 beside the same server with
-batching off (PREDICTOR_BATCH_SIZE=1). wrk's own CPU per request is shown beside the server's:
-the load generator must cost far less than what it loads.
+ceiling, p99 ≤ 2x p50. Also shown: served ÷ P alone, p50/p99 beside the same server with
+batching off (PREDICTOR_BATCH_SIZE=1), and the batching server with uvicorn's access log off
+(benchmarks/serving_peers/predictor_no_access_log.py), since H writes no log line per request.
+wrk's own CPU per request is shown beside the server's: the load generator must cost far less
+than what it loads.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ PIXELS = [0.0, 0.0, 5.0, 13.0, 9.0, 1.0, 0.0, 0.0] * 8
 BODY = json.dumps({"instances": [{"pixels": PIXELS}]}).encode()
 BATCHED, UNBATCHED = "dynamic batching (size 64)", "batching off (size 1)"
 FLOOR = "H: Starlette, validate, constant answer"
+QUIET = "dynamic batching, access log off"
 CEILING_TARGET = 0.8
 TAIL_TARGET = 2.0
 
@@ -37,6 +40,14 @@ TAIL_TARGET = 2.0
 def digits_server(name: str, batch_size: int) -> Server:
     command = [str(ROOT / ".venv" / "bin" / "predictor"), "serve", str(DIGITS), "--port", "{port}"]
     return Server(name, command, "/invocations", BODY, env={"PREDICTOR_BATCH_SIZE": str(batch_size)})
+
+
+def quiet_server() -> Server:
+    """The batching server without uvicorn's access log line per request (H logs none)."""
+    python = str(ROOT / ".venv" / "bin" / "python")
+    module = "benchmarks.serving_peers.predictor_no_access_log"
+    command = [python, "-m", module, "serve", str(DIGITS), "--port", "{port}"]
+    return Server(QUIET, command, "/invocations", BODY, env={"PREDICTOR_BATCH_SIZE": "64"})
 
 
 def constant_server() -> Server:
@@ -88,7 +99,7 @@ def main() -> None:
     if not wrk_available():
         print("skipping dynamic_batching: wrk is not installed (apt-get install -y wrk)", flush=True)
         return
-    servers = [digits_server(BATCHED, 64), digits_server(UNBATCHED, 1), constant_server()]
+    servers = [digits_server(BATCHED, 64), digits_server(UNBATCHED, 1), quiet_server(), constant_server()]
     in_process = InProcess()
     loads: dict[str, list[Load]] = {server.name: [] for server in servers}
     try:
@@ -142,6 +153,12 @@ def main() -> None:
         f"combined ceiling 1/(1/P + 1/H), P = predict at batch {formed:.1f}, H = {FLOOR}: "
         f"{statistics.median(ceilings):,.0f} instances/s; served ÷ ceiling = {share:.2f}x "
         f"(rounds {_range(shares)}; target ≥ {CEILING_TARGET}x: {_verdict(share >= CEILING_TARGET)})"
+    )
+    quiet = [load.requests_per_s for load in loads[QUIET]]
+    quiet_shares = [s / c for s, c in zip(quiet, ceilings, strict=True)]
+    print(
+        f"{QUIET} ÷ ceiling = {statistics.median(quiet_shares):.2f}x (rounds {_range(quiet_shares)}): "
+        "the share uvicorn's access log line takes, which H does not write"
     )
     tails = [load.p99_ms / load.p50_ms for load in loads[BATCHED] if load.p50_ms]
     print(
