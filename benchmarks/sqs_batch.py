@@ -207,6 +207,7 @@ def main() -> None:
 
         from predictor._loading import load_predictor_class
         from predictor.aws_lambda import LambdaHandler
+        from predictor.aws_lambda._settings import EventSettings
         from predictor.runtime import Runtime
 
         sqs = boto3.session.Session().client("sqs")
@@ -245,7 +246,7 @@ def main() -> None:
         def project(queue: str) -> Any:
             runtime = Runtime(iris_class, environ={"OUTPUT_URI": queue})
             runtime.start()
-            return LambdaHandler(runtime)
+            return LambdaHandler(runtime, EventSettings.from_environ(runtime.environ))
 
         end_to_end = timed({"project": project, "powertools": powertools_handler}, event, fresh_queue)
     report(work, digits, end_to_end)
