@@ -301,6 +301,11 @@ def report(work: dict[str, Samples], digits: dict[str, Samples], end_to_end: dic
             rows,
         )
     )
+    least = min(work["ceiling"].cpu) / min(work["project"].cpu)
+    print(
+        f"iris: project ÷ contract ceiling on each one's least CPU time per call over the rounds "
+        f"(what other processes' load adds least to) = {least:.2f}x"
+    )
     print(
         f"iris: project ÷ contract ceiling = {faster('project', 'ceiling', work)} wall, "
         f"{faster('project', 'ceiling', work, 'cpu')} CPU (target ≥ {CEILING_TARGET}x); "
