@@ -59,19 +59,33 @@ def interleaved(
 
     The order rotates every round so no case always runs first (warm caches) or last.
     """
+    return interleaved_clocks(cases, rounds=rounds, seconds_per_round=seconds_per_round)[0]
+
+
+def interleaved_clocks(
+    cases: Mapping[str, Callable[[], object]],
+    *,
+    rounds: int = ROUNDS,
+    seconds_per_round: float = SECONDS_PER_ROUND,
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """`interleaved`'s wall seconds per call, and this process's CPU seconds per call in the same
+    samples: on a shared machine the wall time of a short sample swings with other processes'
+    load, while the CPU time of single-threaded work holds."""
     calls = {name: calls_per_round(fn, seconds_per_round) for name, fn in cases.items()}
     names = list(cases)
-    samples: dict[str, list[float]] = {name: [] for name in names}
+    wall: dict[str, list[float]] = {name: [] for name in names}
+    cpu: dict[str, list[float]] = {name: [] for name in names}
     for index in range(rounds):
         shift = index % len(names)
         for name in names[shift:] + names[:shift]:
             fn, count = cases[name], calls[name]
             gc.collect()
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             for _ in range(count):
                 fn()
-            samples[name].append((time.perf_counter() - start) / count)
-    return samples
+            wall[name].append((time.perf_counter() - start) / count)
+            cpu[name].append((time.process_time() - start_cpu) / count)
+    return wall, cpu
 
 
 def fresh_process(

@@ -1,10 +1,16 @@
 """The digits model under 64 concurrent single-instance clients: what dynamic batching buys.
 
-Served instances/s with batching ÷ in-process `predict` at the batch size the server
-actually formed (read from its shutdown summary) and at the largest batch; p50/p99
-latency beside the same server with batching off (PREDICTOR_BATCH_SIZE=1). Target ≥ 0.8x,
-and p99 ≤ the longest wait to fill a batch (0 ms here) + one batch. wrk's own CPU per
-request is shown beside the server's: the load generator must cost far less than what it loads.
+Served instances/s with batching against the combined ceiling 1/(1/P + 1/H), both measured
+in every round: P is in-process `predict` at the batch size the server actually formed (read
+from its shutdown summary), H a minimal Starlette app on the same server stack (uvicorn,
+uvloop, httptools) that reads and validates the same body with the function's own input model
+and answers a constant (benchmarks/serving_peers/starlette_constant.py): the server can at best
+do H's work and P's work one after the other for every instance. Targets: served ≥ 0.8x the
+ceiling, p99 ≤ 2x p50. Also shown: served ÷ P alone, p50/p99 beside the same server with
+batching off (PREDICTOR_BATCH_SIZE=1), and the batching server with uvicorn's access log off
+(benchmarks/serving_peers/predictor_no_access_log.py), since H writes no log line per request.
+wrk's own CPU per request is shown beside the server's: the load generator must cost far less
+than what it loads.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import re
 import statistics
 import time
 
-from benchmarks._serving import ROOT, Load, Server, free_port, run_wrk, wrk_available
+from benchmarks._serving import ROOT, Load, Server, free_port, rotate, run_wrk, wrk_available
 from benchmarks._timing import interleaved, ratio, table, versions
 
 DIGITS = ROOT / "functions" / "digits"
@@ -25,11 +31,29 @@ SECONDS = 4
 PIXELS = [0.0, 0.0, 5.0, 13.0, 9.0, 1.0, 0.0, 0.0] * 8
 BODY = json.dumps({"instances": [{"pixels": PIXELS}]}).encode()
 BATCHED, UNBATCHED = "dynamic batching (size 64)", "batching off (size 1)"
+FLOOR = "H: Starlette, validate, constant answer"
+QUIET = "dynamic batching, access log off"
+CEILING_TARGET = 0.8
+TAIL_TARGET = 2.0
 
 
 def digits_server(name: str, batch_size: int) -> Server:
     command = [str(ROOT / ".venv" / "bin" / "predictor"), "serve", str(DIGITS), "--port", "{port}"]
     return Server(name, command, "/invocations", BODY, env={"PREDICTOR_BATCH_SIZE": str(batch_size)})
+
+
+def quiet_server() -> Server:
+    """The batching server without uvicorn's access log line per request (H logs none)."""
+    python = str(ROOT / ".venv" / "bin" / "python")
+    module = "benchmarks.serving_peers.predictor_no_access_log"
+    command = [python, "-m", module, "serve", str(DIGITS), "--port", "{port}"]
+    return Server(QUIET, command, "/invocations", BODY, env={"PREDICTOR_BATCH_SIZE": "64"})
+
+
+def constant_server() -> Server:
+    python = str(ROOT / ".venv" / "bin" / "python")
+    module = "benchmarks.serving_peers.starlette_constant"
+    return Server(FLOOR, [python, "-m", module, str(DIGITS), "{port}"], "/invocations", BODY)
 
 
 def mean_batch(server: Server) -> float | None:
@@ -75,7 +99,7 @@ def main() -> None:
     if not wrk_available():
         print("skipping dynamic_batching: wrk is not installed (apt-get install -y wrk)", flush=True)
         return
-    servers = [digits_server(BATCHED, 64), digits_server(UNBATCHED, 1)]
+    servers = [digits_server(BATCHED, 64), digits_server(UNBATCHED, 1), quiet_server(), constant_server()]
     in_process = InProcess()
     loads: dict[str, list[Load]] = {server.name: [] for server in servers}
     try:
@@ -88,7 +112,7 @@ def main() -> None:
                 return
             run_wrk(server, CONNECTIONS, 1)
         for index in range(ROUNDS):
-            for server in servers if index % 2 == 0 else servers[::-1]:
+            for server in rotate(servers, index):
                 loads[server.name].append(run_wrk(server, CONNECTIONS, SECONDS))
             in_process.time_round()
     finally:
@@ -120,9 +144,36 @@ def main() -> None:
             f"in-process predict at batch {size:.1f}: {statistics.median(rates):,.0f} instances/s "
             f"(timed in the same rounds); served with batching ÷ it = {ratio(served, rates):.2f}x"
         )
-    one_batch_ms = (
-        formed / statistics.median(in_process.instances_per_s(formed, index) for index in range(ROUNDS)) * 1e3
+    at_formed = [in_process.instances_per_s(formed, index) for index in range(ROUNDS)]
+    floor = [load.requests_per_s for load in loads[FLOOR]]
+    ceilings = [1 / (1 / p + 1 / h) for p, h in zip(at_formed, floor, strict=True)]
+    shares = [s / c for s, c in zip(served, ceilings, strict=True)]
+    share = statistics.median(shares)
+    print(
+        f"combined ceiling 1/(1/P + 1/H), P = predict at batch {formed:.1f}, H = {FLOOR}: "
+        f"{statistics.median(ceilings):,.0f} instances/s; served ÷ ceiling = {share:.2f}x "
+        f"(rounds {_range(shares)}; target ≥ {CEILING_TARGET}x: {_verdict(share >= CEILING_TARGET)})"
     )
-    print(f"one batch of {formed:.1f} in-process: {one_batch_ms:.1f} ms (p99 target: ≤ 0 ms wait + that)")
-    print("target: served with batching ≥ 0.8x in-process predict at the batch size formed")
-    print(versions("uvicorn", "uvloop", "onnxruntime", "numpy", "pydantic"))
+    quiet = [load.requests_per_s for load in loads[QUIET]]
+    quiet_shares = [s / c for s, c in zip(quiet, ceilings, strict=True)]
+    print(
+        f"{QUIET} ÷ ceiling = {statistics.median(quiet_shares):.2f}x (rounds {_range(quiet_shares)}): "
+        "the share uvicorn's access log line takes, which H does not write"
+    )
+    tails = [load.p99_ms / load.p50_ms for load in loads[BATCHED] if load.p50_ms]
+    print(
+        f"dynamic batching p99 ÷ p50 = {statistics.median(tails):.2f}x (rounds {_range(tails)}; "
+        f"target ≤ {TAIL_TARGET}x: {_verdict(statistics.median(tails) <= TAIL_TARGET)})"
+    )
+    one_batch_ms = formed / statistics.median(at_formed) * 1e3
+    print(f"one batch of {formed:.1f} in-process: {one_batch_ms:.1f} ms")
+    print(f"medians of {ROUNDS} interleaved {SECONDS} s rounds; ratios are medians of per-round ratios")
+    print(versions("uvicorn", "uvloop", "httptools", "starlette", "onnxruntime", "numpy", "pydantic"))
+
+
+def _range(values: list[float]) -> str:
+    return f"{min(values):.2f}-{max(values):.2f}"
+
+
+def _verdict(met: bool) -> str:
+    return "PASS" if met else "MISS"

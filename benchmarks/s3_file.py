@@ -1,4 +1,5 @@
-"""A JSON Lines file through the S3 path (moto) against the same work in-process with no S3.
+"""A JSON Lines file through the S3 path, on moto and on s3rver, against the same work in-process
+with no S3.
 
 project: the Lambda handler on an S3 notification, in a fresh process, timed from the event (init,
 where setup runs and the S3 client is made, is not counted): stream the object,
@@ -7,7 +8,9 @@ baseline: the same bytes from memory, split into the same chunks, validated with
 model as the project does (a chunk's lines in one call), predicted and encoded, with no S3; like
 the project at the end of a Lambda init, it freezes what it made before timing (`gc.freeze()`), so
 the ratio counts the S3 path alone. Reference rows: validating line by line, and the baseline
-without the freeze. Peak RSS is the fresh process's VmHWM.
+without the freeze. Peak RSS is the fresh process's VmHWM. Both S3 servers run on loopback
+and share the machine's cores with the project: moto (Python) costs more CPU per request than
+s3rver (Node.js), so the two bracket what the S3 server takes from the path's own time.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from typing import Any
 
 from benchmarks._timing import fresh_process, median, table, versions
 from benchmarks.moto import moto_server, s3_client
+from benchmarks.s3rver import S3rver
+from benchmarks.s3rver import version as s3rver_version
 
 REPO = Path(__file__).resolve().parents[1]
 LINES = int(os.environ.get("S3_BENCH_LINES", "1000000"))
@@ -90,49 +95,74 @@ def main() -> None:
     rows_bytes = "".join(json.dumps(SETOSA if n % 2 else VIRGINICA) + "\n" for n in range(LINES)).encode()
     path = Path("/tmp/predictor-bench-rows.jsonl")
     path.write_bytes(rows_bytes)
-    with moto_server() as env:
+    with moto_server() as env, S3rver() as s3rver:
         s3 = s3_client(env)
         s3.create_bucket(Bucket="bench")
         s3.upload_file(str(path), "bench", "rows.jsonl")
+        s3rver_client = s3rver.client()
+        s3rver_client.create_bucket(Bucket="bench")
+        s3rver_client.upload_file(str(path), "bench", "rows.jsonl")
         baseline_code = BASELINE.replace("sys.argv[1]", repr(str(path)))
-        cases = {
-            "project": PROJECT.replace("sys.argv[1]", "'bench'"),
-            "baseline": baseline_code.replace("sys.argv[2]", "'together'").replace("sys.argv[3]", "'freeze'"),
-            "per_line": baseline_code.replace("sys.argv[2]", "'per-line'").replace("sys.argv[3]", "'freeze'"),
-            "unfrozen": baseline_code.replace("sys.argv[2]", "'together'").replace("sys.argv[3]", "'-'"),
+        project = PROJECT.replace("sys.argv[1]", "'bench'")
+        # The project starts as on Lambda, whose runtime sets AWS_LAMBDA_FUNCTION_NAME.
+        on_lambda = {"AWS_LAMBDA_FUNCTION_NAME": "bench"}
+        cases: dict[str, tuple[str, dict[str, str] | None]] = {
+            "project": (project, {**env, **on_lambda}),
+            "project_s3rver": (project, {**s3rver.env, **on_lambda}),
+            "baseline": (
+                baseline_code.replace("sys.argv[2]", "'together'").replace("sys.argv[3]", "'freeze'"),
+                None,
+            ),
+            "per_line": (
+                baseline_code.replace("sys.argv[2]", "'per-line'").replace("sys.argv[3]", "'freeze'"),
+                None,
+            ),
+            "unfrozen": (
+                baseline_code.replace("sys.argv[2]", "'together'").replace("sys.argv[3]", "'-'"),
+                None,
+            ),
         }
         runs: dict[str, list[dict[str, Any]]] = {name: [] for name in cases}
         names = list(cases)
         for round_number in range(ROUNDS):
             for name in names[round_number % len(names) :] + names[: round_number % len(names)]:
-                # The project starts as on Lambda, whose runtime sets AWS_LAMBDA_FUNCTION_NAME.
-                lambda_env = {**env, "AWS_LAMBDA_FUNCTION_NAME": "bench"}
-                _, result = fresh_process(
-                    cases[name], cwd=REPO, env=lambda_env if name == "project" else None
-                )
+                code, case_env = cases[name]
+                _, result = fresh_process(code, cwd=REPO, env=case_env)
                 assert result["records"] == LINES, (name, result)
                 runs[name].append(result)
     path.unlink()
-    ratios = [
-        base["seconds"] / ours["seconds"]
-        for ours, base in zip(runs["project"], runs["baseline"], strict=True)
-    ]
     rows = []
     for name, label in (
         ("project", "project, S3 on moto"),
+        ("project_s3rver", "project, S3 on s3rver"),
         ("baseline", "baseline, in-process"),
         ("per_line", "  (validating line by line)"),
         ("unfrozen", "  (collector not frozen)"),
     ):
         seconds = median([run["seconds"] for run in runs[name]])
         cpu = median([run["cpu"] for run in runs[name]])
-        peak = f"{max(run['peak_kib'] for run in runs[name]) / 1024:.0f} MiB" if name == "project" else "-"
+        peak = (
+            f"{max(run['peak_kib'] for run in runs[name]) / 1024:.0f} MiB"
+            if "peak_kib" in runs[name][0]
+            else "-"
+        )
         rows.append([label, f"{LINES / seconds:,.0f}", f"{seconds:.1f}", f"{cpu:.1f}", peak])
     print(table(["path", "rows/s", "seconds", "CPU s", "peak RSS"], rows))
     print(
-        f"file: {LINES:,} lines, {len(rows_bytes) / 2**20:.0f} MiB; project ÷ baseline rows/s: "
-        f"{median(ratios):.2f}x (target >= 0.8x; per round: {', '.join(f'{r:.2f}' for r in ratios)}); "
-        f"median of {ROUNDS} interleaved rounds, each a fresh process (CPU s: the process's own, "
-        "its reader and upload threads included, not moto's)"
+        f"file: {LINES:,} lines, {len(rows_bytes) / 2**20:.0f} MiB; "
+        "project ÷ baseline rows/s (target >= 0.8x on both):"
     )
-    print(versions("boto3", "moto", "onnxruntime", "pydantic"))
+    for name, server in (("project", "moto"), ("project_s3rver", "s3rver")):
+        ratios = [
+            base["seconds"] / ours["seconds"] for ours, base in zip(runs[name], runs["baseline"], strict=True)
+        ]
+        verdict = "PASS" if median(ratios) >= 0.8 else "MISS"
+        print(
+            f"  on {server}: {median(ratios):.2f}x "
+            f"({verdict}; per round: {', '.join(f'{r:.2f}' for r in ratios)})"
+        )
+    print(
+        f"median of {ROUNDS} interleaved rounds, each a fresh process (CPU s: the process's own, "
+        "its reader and upload threads included, not the S3 server's)"
+    )
+    print(versions("boto3", "moto", "onnxruntime", "pydantic"), f"s3rver {s3rver_version()}")

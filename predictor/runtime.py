@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NamedTuple
@@ -12,6 +13,7 @@ from typing import Any, NamedTuple
 from predictor import problems
 from predictor._log import logger
 from predictor.artifacts import default_artifacts_uri, resolve_artifacts
+from predictor.artifacts._settings import MODEL_URI_ENV
 from predictor.codec import JSON, Codec
 from predictor.context import RequestContext
 from predictor.contract import (
@@ -36,33 +38,68 @@ class Reply(NamedTuple):
     headers: Mapping[str, str] = MappingProxyType({})
 
 
+@dataclass(frozen=True)
+class RuntimeSettings:
+    """What the runtime serves with, read once by the entry point (`lambda_handler`, `predictor
+    serve`) and handed down: the runtime itself reads no variable."""
+
+    #: MODEL_URI, or the `artifacts` argument; None: the artifacts embedded beside the predictor.
+    model_uri: str | None = None
+    limits: Limits = field(default_factory=Limits)
+
+    @classmethod
+    def from_environ(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        artifacts: str | Path | None = None,
+        limits: Limits | None = None,
+    ) -> RuntimeSettings:
+        """The settings `environ` gives, each argument given winning over its variables."""
+        environ = os.environ if environ is None else environ
+        uri = str(artifacts) if artifacts else environ.get(MODEL_URI_ENV) or None
+        return cls(model_uri=uri, limits=limits or Limits.from_environ(environ))
+
+
 class Runtime:
     """One predictor instance and everything every transport needs to serve it."""
 
     def __init__(
         self,
         predictor_class: type[Predictor[Any, Any]],
+        settings: RuntimeSettings | None = None,
         *,
         artifacts: str | Path | None = None,
         limits: Limits | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> None:
+        """`settings` as the entry point read them; without them, read from `environ` here. An
+        `artifacts` or `limits` argument wins over either. `environ` also reaches the artifact
+        fetch (its own settings) and the transports' settings."""
         check_contract(predictor_class)
         environ = os.environ if environ is None else environ
+        if settings is None:
+            settings = RuntimeSettings.from_environ(environ, artifacts=artifacts, limits=limits)
+        elif artifacts or limits:
+            settings = replace(
+                settings,
+                model_uri=str(artifacts) if artifacts else settings.model_uri,
+                limits=limits or settings.limits,
+            )
+        self.settings = settings
         self.predictor_class = predictor_class
         self.predictor = predictor_class()
         #: Every transport decodes bodies and encodes predictions through this one codec.
         self.codec = Codec(
             predictor_class.input_model,
             predictor_class.output_model,
-            limits or Limits.from_environ(environ),
+            settings.limits,
             allow_inf_nan=predictor_class.allow_inf_nan,
             raw_types=predictor_class.raw_content_types,
             decode_raw=self.predictor.decode_raw,
         )
-        explicit = artifacts or environ.get("MODEL_URI")
-        self.artifacts_uri = str(explicit or default_artifacts_uri(predictor_class))
-        self._embedded_artifacts = not explicit
+        self.artifacts_uri = settings.model_uri or str(default_artifacts_uri(predictor_class))
+        self._embedded_artifacts = settings.model_uri is None
         self.environ = environ
         self.ready = False
         self.failure: str | None = "setup has not run yet"
@@ -235,10 +272,12 @@ def _bytes_under(directory: Path) -> int | None:
 _started: dict[type[Predictor[Any, Any]], Runtime] = {}
 
 
-def started_runtime(predictor_class: type[Predictor[Any, Any]], **options: Any) -> Runtime:
+def started_runtime(
+    predictor_class: type[Predictor[Any, Any]], settings: RuntimeSettings | None = None, **options: Any
+) -> Runtime:
     runtime = _started.get(predictor_class)
     if runtime is None:
-        runtime = Runtime(predictor_class, **options)
+        runtime = Runtime(predictor_class, settings, **options)
         runtime.start()
         _started[predictor_class] = runtime
     return runtime

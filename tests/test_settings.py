@@ -139,3 +139,26 @@ def test_a_variable_two_classes_read_has_one_default_and_one_row() -> None:
     assert len(rows) == 1 and rows[0].read_by == "events, `predictor serve`"
     declared = [row for cls in CLASSES for row in declared_variables(cls) if row.names == rows[0].names]
     assert len(declared) == 2 and {row.default for row in declared} == {"256"}
+
+
+def test_a_runtime_given_settings_reads_no_variable_and_an_argument_still_wins() -> None:
+    from support.paths import FIXTURES
+
+    from predictor._loading import load_predictor_class
+    from predictor.limits import Limits
+    from predictor.runtime import Runtime, RuntimeSettings
+
+    echo = load_predictor_class(str(FIXTURES / "echo.py"))
+    environ = {"MODEL_URI": "/from/environ", "PREDICTOR_MAX_INSTANCES": "9"}
+    given = RuntimeSettings(model_uri="/from/settings", limits=Limits(max_instances=2))
+
+    read = Runtime(echo, given, environ=environ)
+    overridden = Runtime(echo, given, artifacts="/from/argument", environ=environ)
+    from_environ = Runtime(echo, environ=environ)
+
+    assert (read.artifacts_uri, read.codec.limits.max_instances) == ("/from/settings", 2)
+    assert (overridden.artifacts_uri, overridden.codec.limits.max_instances) == ("/from/argument", 2)
+    assert (from_environ.artifacts_uri, from_environ.codec.limits.max_instances) == ("/from/environ", 9)
+    assert RuntimeSettings.from_environ({}, limits=Limits(max_body_bytes=5)) == RuntimeSettings(
+        model_uri=None, limits=Limits(max_body_bytes=5)
+    )

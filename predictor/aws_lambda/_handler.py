@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,16 +18,16 @@ from predictor.aws_lambda.sources import SOURCES
 from predictor.contract import Predictor
 from predictor.limits import Limits
 from predictor.observability.lambda_events import observed_call
-from predictor.runtime import Runtime, started_runtime
+from predictor.runtime import Runtime, RuntimeSettings, started_runtime
 
 
 class LambdaHandler:
     """Callable as `handler(event, context)`; the predictor's setup has run at init."""
 
-    def __init__(self, runtime: Runtime, settings: EventSettings | None = None) -> None:
-        """`settings` default to what the runtime's environment says."""
+    def __init__(self, runtime: Runtime, settings: EventSettings) -> None:
+        """`settings` as the entry point read them (`for_predictor`, once at init)."""
         self.runtime = runtime
-        self.settings = EventSettings.from_environ(runtime.environ) if settings is None else settings
+        self.settings = settings
         self.sources: list[EventSource] = [source(runtime, self.settings) for source in SOURCES]
         self.large_payloads = LargePayloads(runtime)
 
@@ -45,16 +46,18 @@ class LambdaHandler:
         variable (`OUTPUT_URI`, `PREDICTOR_BATCH_SIZE`, `MODEL_URI`, the limits')."""
         from predictor._snapstart import register_snapstart_hooks
 
-        runtime = started_runtime(predictor_class, artifacts=artifacts, limits=limits, environ=environ)
-        if runtime.failure is not None and on_lambda(runtime.environ):
+        environ = os.environ if environ is None else environ
+        runtime_settings = RuntimeSettings.from_environ(environ, artifacts=artifacts, limits=limits)
+        runtime = started_runtime(predictor_class, runtime_settings, environ=environ)
+        if runtime.failure is not None and on_lambda(environ):
             # Raising from init makes Lambda report Runtime.InitError, count it, and run init
             # again on the next invocation; answering 503 from a live sandbox would hide it.
             raise SetupFailed(f"{predictor_class.__qualname__} is not ready: {runtime.failure}")
         register_snapstart_hooks(runtime)
-        settings = EventSettings.from_environ(runtime.environ, output_uri=output_uri, batch_size=batch_size)
+        settings = EventSettings.from_environ(environ, output_uri=output_uri, batch_size=batch_size)
         handler = cls(runtime, settings)
         prepare_clients(settings.output)
-        if on_lambda(runtime.environ):
+        if on_lambda(environ):
             # What init made (modules, model, clients) lives as long as the sandbox: keep the
             # cyclic collector from walking it again at every collection while invocations
             # allocate (a sixth of a large S3 file's time, measured). Cycles made at init are

@@ -11,6 +11,7 @@ Every predict route of the server (/predict and /invocations) goes through here,
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -62,8 +63,6 @@ class Batcher:
             self._arrived = asyncio.Event()
             self._worker = loop.create_task(self._work())
         future: asyncio.Future[list[Any]] = loop.create_future()
-        # A caller that timed out or left never reads its outcome: consume it so it is not logged.
-        future.add_done_callback(_consume)
         self._queue.append(_Queued(instances, context, future))
         self._queued_instances += len(instances)
         assert self._arrived is not None
@@ -71,21 +70,32 @@ class Batcher:
         return future
 
     async def predict(
-        self, instances: list[Any], context: RequestContext | None, request_id: str
+        self, instances: list[Any], context: RequestContext | None, request_id: str | None
     ) -> list[Any]:
-        """One request's predictions; a ProblemError (504) once it has waited `timeout_s`.
-        A timed-out predict cannot be stopped: it runs to its end, holding the predict thread."""
+        """One request's predictions; a ProblemError (504) once it has waited `timeout_s`
+        (`request_id` names it, a new one if None). A timed-out predict cannot be stopped: it
+        runs to its end, holding the predict thread."""
         future = self.submit(instances, context)
+        # A timer that fails this request's own future: no task, no shield, no second future per
+        # request, as asyncio.wait_for and shield would make. A caller that leaves cancels its
+        # future; the batch skips a future that is done, so neither gets predictions.
+        timer = (
+            None if self.timeout_s is None else future.get_loop().call_later(self.timeout_s, _expire, future)
+        )
         try:
-            return await asyncio.wait_for(asyncio.shield(future), self.timeout_s)
-        except TimeoutError:
-            if future.done():  # finished as time ran out, or predict raised TimeoutError itself
-                return future.result()
+            return await future
+        except _Expired:
+            request_id = request_id or uuid.uuid4().hex
             detail = (
                 f"The prediction took longer than SAGEMAKER_MODEL_SERVER_TIMEOUT={self.timeout_s:g} s; "
                 f"send fewer instances or raise the timeout (request id {request_id})"
             )
             raise ProblemError(problems.problem(504, detail, request_id=request_id)) from None
+        finally:
+            if timer is not None:
+                timer.cancel()
+            if future.done() and not future.cancelled():
+                future.exception()  # read, so an outcome nobody awaits any more is never logged
 
     def summary(self) -> str:
         mean = self.instances / self.batches if self.batches else 0.0
@@ -178,6 +188,10 @@ class Batcher:
         return self.runtime.run(instances)
 
 
-def _consume(future: asyncio.Future[list[Any]]) -> None:
-    if not future.cancelled():
-        future.exception()
+class _Expired(Exception):
+    """The request waited `timeout_s` for its predictions."""
+
+
+def _expire(future: asyncio.Future[list[Any]]) -> None:
+    if not future.done():
+        future.set_exception(_Expired())

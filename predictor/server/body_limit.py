@@ -51,6 +51,7 @@ class _Guarded:
         self.limit, self.scope, self._receive, self._send = limit, scope, receive, send
         self.received = 0
         self.answered = False
+        self.stalled = False
 
     async def run(self) -> None:
         await self.limit.app(self.scope, self.receive, self.send)
@@ -58,13 +59,23 @@ class _Guarded:
     async def receive(self) -> Message:
         if self.answered:
             return {"type": "http.disconnect"}
+        # One timer that cancels this task, not wait_for (a task of its own per read) nor
+        # asyncio.timeout (pure Python around the same timer): every request reads its body.
+        task = asyncio.current_task()
+        assert task is not None
+        timer = asyncio.get_running_loop().call_later(self.limit.body_timeout_s, self._stall, task)
         try:
-            message = await asyncio.wait_for(self._receive(), self.limit.body_timeout_s)
-        except TimeoutError:
+            message = await self._receive()
+        except asyncio.CancelledError:
+            if not self.stalled:
+                raise
+            task.uncancel()
             seconds = self.limit.body_timeout_s
             logger().info("request body stalled; closing the connection", extra=_where(self.scope))
             detail = f"No part of the body arrived for {seconds:g} s; send the whole body without pausing"
             return await self._answer(problems.problem(408, detail))
+        finally:
+            timer.cancel()
         if message["type"] == "http.request":
             self.received += len(message.get("body", b""))
             try:
@@ -72,6 +83,10 @@ class _Guarded:
             except ProblemError as exc:
                 return await self._answer(exc.problem)
         return message
+
+    def _stall(self, task: asyncio.Task[Any]) -> None:
+        self.stalled = True
+        task.cancel()
 
     async def send(self, message: Message) -> None:
         if not self.answered:

@@ -36,6 +36,8 @@ ACCEPT_BACKLOG = 128
 # (and room made for it) a few turns later: this many batches may be open but not yet seen.
 UNSEEN_BATCHES = 4
 RESERVED_DESCRIPTORS = 64
+# Event loops may run a timer up to a millisecond before its time (uvloop counts in ms).
+TIMER_SLACK_S = 0.001
 
 
 def connection_cap(max_connections: int, descriptors: int | None = None) -> int:
@@ -68,6 +70,7 @@ class ConnectionGuard:
         self.max_connections = _cap(self.settings.max_connections)
         self.header_timeout_s = self.settings.header_timeout_s
         self._header_deadline: asyncio.TimerHandle | None = None
+        self._headers_due: float | None = None
         self.idle_since = 0.0
         self._socket: asyncio.Transport | None = None
         self._lingering: _Lingering | None = None
@@ -134,20 +137,31 @@ class ConnectionGuard:
 
     def _headers_arrived(self) -> None:
         if self.busy():
-            self._cancel_header_deadline()
+            self._headers_due = None  # the pending timer, when it fires, finds nothing due
 
     def _await_headers(self) -> None:
-        self._cancel_header_deadline()
+        # One timer per connection, moved on lazily: a keep-alive connection answers request
+        # after request, and a timer made and cancelled for each cost more than the check.
         self.idle_since = self.loop.time()
-        self._header_deadline = self.loop.call_later(self.header_timeout_s, self._headers_too_late)
+        self._headers_due = self.idle_since + self.header_timeout_s
+        if self._header_deadline is None:
+            self._header_deadline = self.loop.call_at(self._headers_due, self._headers_too_late)
 
     def _cancel_header_deadline(self) -> None:
+        self._headers_due = None
         if self._header_deadline is not None:
             self._header_deadline.cancel()
             self._header_deadline = None
 
     def _headers_too_late(self) -> None:
         self._header_deadline = None
+        due = self._headers_due
+        if due is None:
+            return
+        if due > self.loop.time() + TIMER_SLACK_S:  # a later request moved the deadline on
+            self._header_deadline = self.loop.call_at(due, self._headers_too_late)
+            return
+        self._headers_due = None
         if not self.busy():
             self.close()
 
@@ -173,6 +187,8 @@ class _LingeringClose:
     def __init__(self, transport: asyncio.Transport, guard: ConnectionGuard) -> None:
         self._transport = transport
         self._guard = guard
+        # Called twice a response: bound here rather than found through __getattr__ each time.
+        self.write = transport.write
 
     def close(self) -> None:
         self._guard.close_or_linger()

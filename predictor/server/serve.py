@@ -52,9 +52,9 @@ def serve(settings: ServeSettings) -> int:
     if settings.workers == 1 and not settings.models.enabled:
         # Load (and set up) here so a bad function path fails before the server starts;
         # several workers each load it in their own process instead.
-        from predictor.runtime import started_runtime
+        from predictor.runtime import RuntimeSettings, started_runtime
 
-        started_runtime(load_predictor_class(settings.function))
+        started_runtime(load_predictor_class(settings.function), RuntimeSettings.from_environ(os.environ))
     factory: Any = functools.partial(build_app, settings)
     if settings.workers > 1:
         # Spawned workers import the app by name and take these settings from their environment.
@@ -86,12 +86,14 @@ def build_app(settings: ServeSettings) -> Any:
 
         return build_multi_model_app(settings)
     from predictor.observability.asgi import ObservedRequests
-    from predictor.runtime import started_runtime
+    from predictor.runtime import RuntimeSettings, started_runtime
     from predictor.server.app import create_app
     from predictor.server.batcher import Batcher
     from predictor.server.sagemaker import SageMakerRoutes
 
-    runtime = started_runtime(load_predictor_class(settings.function))
+    # A worker process of several reads the runtime's settings here; with one, `serve` started it.
+    runtime_settings = RuntimeSettings.from_environ(os.environ)
+    runtime = started_runtime(load_predictor_class(settings.function), runtime_settings)
     if runtime.failure:
         print(f"predictor: not ready, /health answers 503 as does /ping: {runtime.failure}", file=sys.stderr)
     _drain_on_sigterm(runtime.drain)

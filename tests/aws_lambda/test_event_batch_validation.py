@@ -166,3 +166,18 @@ def test_a_batch_of_bare_instances_is_answered_as_the_general_path_answers_it(
     replies, failed = fast
     assert {reply.message_id for reply in replies} | failed == {f"msg-{n}" for n in range(len(names))}
     assert source.answer(batch, LambdaContext()) == fast
+
+
+@pytest.mark.parametrize(
+    "message_ids",
+    [
+        ["msg-0"],
+        ['a","b', "c\\", '"', "", '\\","', "é😀", "tab\there", "\x7f"],
+    ],
+)
+def test_message_ids_encoded_together_equal_each_encoded_alone(message_ids: list[str]) -> None:
+    from pydantic_core import to_json
+
+    from predictor.aws_lambda.sources._sqs_messages import json_strings
+
+    assert json_strings(message_ids) == [to_json(message_id) for message_id in message_ids]

@@ -23,6 +23,7 @@ from support.paths import FIXTURES
 from predictor import Limits
 from predictor._loading import load_predictor_class
 from predictor.aws_lambda import LambdaHandler, UnrecognisedEvent
+from predictor.aws_lambda._settings import EventSettings
 from predictor.aws_lambda.sources.http import BAD_BASE64
 from predictor.runtime import Runtime
 
@@ -40,7 +41,7 @@ def fixture_handler(name: str) -> LambdaHandler:
 def limited_handler() -> LambdaHandler:
     runtime = Runtime(load_predictor_class(str(FIXTURES / "echo.py")), limits=LIMITS)
     runtime.start()
-    return LambdaHandler(runtime)
+    return LambdaHandler(runtime, EventSettings.from_environ(runtime.environ))
 
 
 def post(shape: str, body: str | None, *, content_type: str = "application/json") -> dict[str, Any]:

@@ -16,6 +16,7 @@ from support.paths import FIXTURES, REPO
 from predictor import Limits
 from predictor._loading import load_predictor_class
 from predictor.aws_lambda import LambdaHandler
+from predictor.aws_lambda._settings import EventSettings
 from predictor.aws_lambda.sources.http import HttpEvent
 from predictor.runtime import Runtime
 
@@ -71,7 +72,7 @@ def handler_for(predictor: str) -> LambdaHandler:
             limits=Limits(max_body_bytes=256, max_instances=3),
         )
         runtime.start()
-        return LambdaHandler(runtime)
+        return LambdaHandler(runtime, EventSettings.from_environ(runtime.environ))
     return LambdaHandler.for_predictor(load_predictor_class(str(FIXTURES / f"{predictor}.py")))
 
 

@@ -247,6 +247,26 @@ def test_connection_without_complete_headers_is_closed_after_the_header_timeout(
     assert time.monotonic() - started < 3
 
 
+def test_a_keep_alive_connection_gets_the_whole_header_timeout_for_its_next_request(
+    server: ServerProcess,
+) -> None:
+    body = b'{"instances": [{"x": 1.5, "name": "a"}]}'
+    with connect(server) as sock:
+        # The connection's first deadline falls 1 s after it opened, while the next request's
+        # head is due 1 s after the first answer: it must get that whole second.
+        time.sleep(0.7)
+        sock.sendall(f"{REQUEST_HEAD}Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        sock.settimeout(5)
+        first = sock.recv(65536)
+        answered = time.monotonic()
+        assert status_of(first) == 200, first[:200]
+        sock.sendall(b"POST /predict HTTP/1.1\r\nHost: te")
+
+        read_until_closed(sock, timeout=5)
+
+    assert 0.8 < time.monotonic() - answered < 3
+
+
 def test_health_answers_while_thousands_of_idle_connections_are_open(server: ServerProcess) -> None:
     idle: list[socket.socket] = []
     try:

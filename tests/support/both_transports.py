@@ -14,6 +14,7 @@ import httpx
 
 from predictor._loading import load_predictor_class
 from predictor.aws_lambda import LambdaHandler
+from predictor.aws_lambda._settings import EventSettings
 from predictor.runtime import Runtime
 from support.lambda_events import LambdaContext
 from support.paths import FIXTURES
@@ -81,7 +82,7 @@ class Targets:
             predictor_class = load_predictor_class(str(FIXTURES / fixture))
             runtime = Runtime(predictor_class, environ={"MODEL_URI": str(self.artifacts), **env})
             runtime.start()
-            self.handlers[key] = LambdaHandler(runtime)
+            self.handlers[key] = LambdaHandler(runtime, EventSettings.from_environ(runtime.environ))
         return self.handlers[key]
 
     def boot(self, fixtures: list[tuple[str, Mapping[str, str]]]) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from predictor import Limits
 from predictor._loading import load_predictor_class
 from predictor.aws_lambda import LambdaHandler
+from predictor.aws_lambda._settings import EventSettings
 from predictor.runtime import Runtime
 from support.paths import FIXTURES, REPO
 
@@ -18,7 +19,7 @@ def handler_for(predictor: str, environ: Mapping[str, str], limits: Limits | Non
     path = REPO / "functions" / "iris" if predictor == "iris" else FIXTURES / f"{predictor}.py"
     runtime = Runtime(load_predictor_class(str(path)), environ=dict(environ), limits=limits)
     runtime.start()
-    return LambdaHandler(runtime)
+    return LambdaHandler(runtime, EventSettings.from_environ(runtime.environ))
 
 
 def read(s3: Any, bucket: str, key: str) -> bytes:

@@ -25,10 +25,13 @@ BODY_HINT = 'send {"instances": [...]} or one instance as the message body'
 RECORD_HINT = "write each record as SQS does (`sam local generate-event sqs receive-message` prints one)"
 
 
+_MARKERS = ('"instances"', '"Records"', '"Event"', "\\")
+
+
 def _only_an_instance(body: str) -> bool:
     """A body holding none of these cannot be an envelope, an S3 notification or S3's test event,
     so it can only be one bare instance. The backslash keeps out keys spelled with escapes."""
-    return not ('"instances"' in body or '"Records"' in body or '"Event"' in body or "\\" in body)
+    return not any(marker in body for marker in _MARKERS)
 
 
 _NONE = object()
@@ -109,14 +112,20 @@ def _wrong_field(record: dict[str, Any]) -> str | None:
 def bare_instances(codec: Codec, batch: SqsBatch) -> Known:
     """The positions of the bodies that can only be bare instances, and per body its validated
     instance or its problem (the codec validates them all in one call while they all pass)."""
-    records = batch.records
-    bare = [index for index, record in enumerate(records) if _only_an_instance(record["body"])]
-    found = codec.decode_records([records[index]["body"] for index in bare]) if bare else []
+    bodies = [record["body"] for record in batch.records]
+    # The usual batch holds bare instances only: one search of all the bodies joined instead of
+    # four per body. Exact: no marker holds the NUL, so none can span two bodies.
+    if _only_an_instance("\0".join(bodies)):
+        bare = list(range(len(bodies)))
+    else:
+        bare = [index for index, body in enumerate(bodies) if _only_an_instance(body)]
+        bodies = [bodies[index] for index in bare]
+    found = codec.decode_records(bodies) if bare else []
     return bare, found
 
 
 def all_valid(known: Known) -> bool:
-    return not any(isinstance(found, Problem) for found in known[1])
+    return not any(issubclass(kind, Problem) for kind in set(map(type, known[1])))
 
 
 def sort_messages(codec: Codec, batch: SqsBatch, known: Known | None = None) -> list[Message | Notification]:
@@ -170,6 +179,14 @@ def read_body(
 
 PREDICTIONS_REPLY = b'{"messageId":%b,"predictions":[%b]}'
 PROBLEM_REPLY = b'{"messageId":%b,"problem":%b}'
+
+
+def json_strings(texts: list[str]) -> list[bytes]:
+    """Each text as a JSON string, quotes included, as `to_json(text)` writes it, from one call for
+    them all: in JSON every quote inside a string is escaped, so `","` occurs only between two."""
+    if not texts:
+        return []
+    return [b'"%b"' % inner for inner in to_json(texts)[2:-2].split(b'","')]
 
 
 def reply(message: Message) -> Reply:
