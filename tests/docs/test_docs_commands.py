@@ -53,7 +53,11 @@ def test_the_runnable_blocks_of_the_page_run_as_shown(page: Path, tmp_path: Path
     runnable = [block for block in blocks(page) if block.mark == "runnable"]
     session = ShellSession(tmp_path, runnable)
     try:
+        section = None
         for block in runnable:
+            if block.section != section:
+                session.new_section()
+                section = block.section
             if block.arg.startswith("file "):
                 session.write(block)
             elif block.arg.startswith("serves "):

@@ -9,7 +9,8 @@ A fenced block is runnable when the line before it is an HTML comment, which rea
     <!-- runnable: file my-iris/app.py -->             write the block to that file
 
 A block right after a runnable one, marked `<!-- output -->`, shows what it prints; `...` stands for
-anything, and runs of whitespace for any whitespace.
+anything, and runs of whitespace for any whitespace. Each `## ` section of a page starts where the
+page starts, as a reader following one section would; within it, a `cd` carries to the next block.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ FENCE = re.compile(
     r"^(?P<indent> *)```(?P<lang>[\w+-]*)[^\n]*\n(?P<body>.*?)^(?P=indent)```[ \t]*$", re.M | re.S
 )
 MARK = re.compile(r"<!--\s*(?P<kind>runnable|output)(?::\s*(?P<arg>.*?))?\s*-->\s*\n\s*\Z")
+SECTION = re.compile(r"^## (.+)$", re.M)
 SHELL = {"bash", "sh", "shell", "console"}
 
 
@@ -36,6 +38,7 @@ class Block:
     mark: str | None  # "runnable", "output" or None
     arg: str  # what follows `runnable:`: "", "fails", "serves URL", "file PATH"
     output: str | None = None  # the output block that follows a runnable one
+    section: str = ""  # the `## ` heading the block is under
 
     @property
     def where(self) -> str:
@@ -67,6 +70,7 @@ def blocks(page: Path) -> list[Block]:
             body=fence["body"],
             mark=mark["kind"] if mark else None,
             arg=(mark["arg"] or "") if mark else "",
+            section=_section(text, fence.start()),
         )
         if block.mark == "output":
             if not found or found[-1].mark != "runnable" or found[-1].output is not None:
@@ -75,6 +79,11 @@ def blocks(page: Path) -> list[Block]:
             continue
         found.append(block)
     return found
+
+
+def _section(text: str, at: int) -> str:
+    headings = SECTION.findall(text, 0, at)
+    return headings[-1] if headings else ""
 
 
 def matches(expected: str, printed: str) -> bool:

@@ -46,6 +46,7 @@ class ShellSession:
             (directory / name).symlink_to(REPO / name)
         self.state = directory / ".session-env.sh"
         self.state.write_text("")
+        self.cwd = directory / ".session-cwd"
         self.ports = {
             served["port"]: str(free_port()) for block in runnable if (served := SERVES.match(block.arg))
         }
@@ -57,8 +58,12 @@ class ShellSession:
             AWS_CONFIG_FILE=os.devnull,
             AWS_SHARED_CREDENTIALS_FILE=os.devnull,
             AWS_EC2_METADATA_DISABLED="true",
+            # A reader who ran `pip install serverless-predictor` has `predictor` on PATH.
+            PATH=f"{REPO / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
         )
         self.servers: list[tuple[subprocess.Popen[bytes], Path]] = []
+        self.serving: dict[str, subprocess.Popen[bytes]] = {}  # documented port -> its server
+        self.new_section()
 
     def moved(self, text: str) -> str:
         """The text with each served port replaced by its free one."""
@@ -70,11 +75,16 @@ class ShellSession:
             text = re.sub(rf"(?<=PORT=){documented}\b", free, text)  # PREDICTOR_PORT, SAGEMAKER_BIND_TO_PORT
         return text
 
+    def new_section(self) -> None:
+        """Start the next blocks where the page starts (a `cd` made in one section stays there)."""
+        self.cwd.write_text(str(self.directory))
+
     def script(self, body: str) -> str:
-        return f"set -euo pipefail\nsource {shlex.quote(str(self.state))}\n{self.moved(body)}"
+        state, cwd = shlex.quote(str(self.state)), shlex.quote(str(self.cwd))
+        return f'set -euo pipefail\nsource {state}\ncd "$(cat {cwd})"\n{self.moved(body)}'
 
     def run(self, block: Block) -> Ran:
-        saving = f"\nexport -p > {shlex.quote(str(self.state))}\n"
+        saving = f"\nexport -p > {shlex.quote(str(self.state))}\npwd > {shlex.quote(str(self.cwd))}\n"
         finished = subprocess.run(
             ["bash", "-c", self.script(block.body) + saving],
             cwd=self.directory,
@@ -86,7 +96,7 @@ class ShellSession:
         return Ran(finished.returncode, finished.stdout.decode(errors="replace"))
 
     def write(self, block: Block) -> None:
-        path = self.directory / block.arg.removeprefix("file ").strip()
+        path = Path(self.cwd.read_text().strip()) / block.arg.removeprefix("file ").strip()
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(block.body)
 
@@ -95,6 +105,9 @@ class ShellSession:
         assert served, f"{block.where}: `serves` takes a loopback URL, got {block.arg!r}"
         # A port left as documented could reach another server already there and pass by mistake.
         assert served["port"] not in self.moved(block.body), f"{block.where}: teach moved() its port"
+        # A second server on a documented port replaces the first, as the reader stops it first.
+        if (earlier := self.serving.get(served["port"])) is not None:
+            self.stop(earlier)
         log = self.directory / f".server-{len(self.servers)}.log"
         with log.open("wb") as output:
             process = subprocess.Popen(
@@ -106,6 +119,7 @@ class ShellSession:
                 start_new_session=True,  # its own process group: make, bash and the server stop together
             )
         self.servers.append((process, log))
+        self.serving[served["port"]] = process
         url = self.moved(served["url"])
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
@@ -124,10 +138,14 @@ class ShellSession:
 
     def close(self) -> None:
         for process, _ in self.servers:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+            self.stop(process)
+
+    @staticmethod
+    def stop(process: subprocess.Popen[bytes]) -> None:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
