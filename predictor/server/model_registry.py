@@ -18,6 +18,7 @@ from predictor import problems
 from predictor._log import logger
 from predictor.contract import Predictor
 from predictor.limits import Limits
+from predictor.observability.asgi import ObservedRequests
 from predictor.problems import Problem
 from predictor.runtime import Runtime
 from predictor.server import memory
@@ -42,6 +43,8 @@ class Model:
     failure: Problem | None = None
     #: /invocations for this model alone: its own runtime and batcher (a batch never mixes models).
     routes: SageMakerRoutes | None = None
+    #: `routes.invocations` with its log line, metrics and X-Request-Id, as /invocations has them.
+    invoke: ASGIApp | None = None
     in_flight: int = 0
     idle: asyncio.Event = field(default_factory=asyncio.Event)
     #: The X-Amzn-SageMaker-Target-Model values seen, each logged once.
@@ -96,6 +99,7 @@ class ModelRegistry:
                     predict_thread=self._predict_thread,
                 )
                 model.routes = SageMakerRoutes(runtime, self.fallback, batcher, workers=1)
+                model.invoke = ObservedRequests(model.routes.invocations, runtime)
                 model.state = State.READY
                 logger().info("model loaded", extra={"model": name, "model_url": url})
             else:

@@ -135,8 +135,8 @@ class MultiModelRoutes:
         model.in_flight += 1
         model.idle.clear()
         try:
-            assert model.routes is not None
-            await model.routes.invocations(scope, receive, send)
+            assert model.invoke is not None
+            await model.invoke(scope, receive, send)
         finally:
             model.in_flight -= 1
             if not model.in_flight:

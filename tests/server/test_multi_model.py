@@ -5,9 +5,11 @@ SAGEMAKER_MULTI_MODEL=true: load, list a page at a time, describe, invoke, unloa
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
+from support.emf import is_emf, metrics_of, value
 from support.fresh_python import run_cli
 from support.multi_model import model_dir, multi_model_server, predictions
 from support.paths import FIXTURES
@@ -239,3 +241,21 @@ def test_multi_model_serving_refuses_several_worker_processes() -> None:
 
     assert finished.returncode == 2
     assert "SAGEMAKER_MULTI_MODEL=true serves every model from one process" in finished.stderr
+
+
+def test_an_invoke_is_named_and_observed_as_invocations_is(tmp_path: Path) -> None:
+    with multi_model_server(tmp_path) as mme:
+        mme.load("m1", model_dir(tmp_path, "m1", factor=2))
+        invoked = mme.invoke("m1", x=1.5, **{"x-request-id": "mme-7"})
+        for _ in range(50):
+            mine = [line for line in mme.server.output().splitlines() if '"request_id":"mme-7"' in line]
+            if any('"message":"request"' in line for line in mine):
+                break
+            time.sleep(0.05)
+
+    assert predictions(invoked) == [3.0]
+    assert invoked.headers["x-request-id"] == "mme-7"
+    assert "x-model-version" in invoked.headers
+    assert value(metrics_of(mine), "Instances") == [1]
+    [logged] = [json.loads(line) for line in mine if not is_emf(line)]
+    assert (logged["source"], logged["status"], logged["instances"]) == ("server", 200, 1)
