@@ -3,16 +3,17 @@
 files/ holds what is written: `*.tmpl` files are rendered with string.Template ($project,
 $stack_name, $version), `gitignore` becomes `.gitignore`, everything else is copied as it is.
 files/template.yaml is derived from the repository's template.yaml, never edited by hand.
-Then train.py makes model/, and events/ gets one sample event per way AWS calls the function,
-built from the schema's example.
+Then the predictor's own `train`, run as `predictor train` runs it, makes model/, and events/
+gets one sample event per way AWS calls the function, built from the schema's example.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import re
-import subprocess
-import sys
+import tempfile
+from contextlib import redirect_stderr, redirect_stdout
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -75,16 +76,29 @@ def _copy(source: Traversable, directory: Path, relative: Path, values: dict[str
 
 
 def _train(directory: Path) -> list[Path]:
-    """Run the project's own train.py, so the model it ships is the one train.py makes."""
-    finished = subprocess.run(
-        [sys.executable, "train.py"], cwd=directory, capture_output=True, text=True, check=False
-    )
-    if finished.returncode != 0:
-        raise InitError(
-            f"train.py failed (is numpy installed? pip install 'serverless-predictor[serve,onnx]'):\n"
-            f"{finished.stderr.strip()}"
+    """Run app.py's `train` as `predictor train . --model-dir model` does, so the model the project
+    ships is the one `make train` rebuilds; with no channel it trains on its own seeded data."""
+    from predictor.training import TrainingSettings, run_training
+
+    model_dir = directory / "model"
+    # An empty job of its own: no SM_* variable or /opt/ml of this machine reaches the training.
+    with tempfile.TemporaryDirectory(prefix="predictor-init-") as job:
+        settings = TrainingSettings(
+            model_dir=model_dir,
+            input_dir=Path(job) / "input",
+            input_config_dir=Path(job) / "input" / "config",
+            output_dir=Path(job) / "output",
         )
-    return sorted(path.relative_to(directory) for path in (directory / "model").iterdir())
+        with redirect_stdout(io.StringIO()) as said, redirect_stderr(said):
+            status = run_training(str(directory / "app.py"), settings)
+        if status != 0:
+            failure = settings.failure_file
+            reason = failure.read_text() if failure.is_file() else said.getvalue()
+            raise InitError(
+                "training the model failed (is numpy installed? "
+                f"pip install 'serverless-predictor[serve,onnx]'):\n{reason.strip()}"
+            )
+    return sorted(path.relative_to(directory) for path in model_dir.iterdir())
 
 
 def _write_events(directory: Path) -> list[Path]:

@@ -71,9 +71,8 @@ def test_init_lists_what_it_wrote_and_names_only_the_released_package(
     listed = [line.strip() for line in done.stdout.splitlines() if line.startswith("  ")]
     written = sorted(str(p.relative_to(project)) for p in project.rglob("*") if p.is_file())
     assert sorted(listed[: len(written)]) == written
-    assert {"app.py", "train.py", "model/model.json", "template.yaml", "samconfig.toml", "Makefile"} <= set(
-        written
-    )
+    assert {"app.py", "model/model.json", "template.yaml", "samconfig.toml", "Makefile"} <= set(written)
+    assert "train.py" not in written, "app.py's own train entry makes the model"
     assert {f"events/{name}" for name in HTTP_EVENTS} <= set(written)
     assert (project / "layer" / "requirements.txt").read_text().count(
         f"serverless-predictor=={__version__}\n"
@@ -100,15 +99,20 @@ def test_init_refuses_a_directory_that_holds_files_unless_forced(fresh: FreshIns
 def test_the_generated_tests_pass_with_make_test(fresh: FreshInstall, project: Path) -> None:
     done = fresh.run(["make", "test"], project)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "Ran 5 tests" in done.stderr
+    assert "Ran 7 tests" in done.stderr
     assert "OK" in done.stderr
 
 
-def test_train_py_rebuilds_the_model_init_made(fresh: FreshInstall, project: Path, tmp_path: Path) -> None:
+def test_make_train_runs_predictor_train_and_rebuilds_the_model_init_made(
+    fresh: FreshInstall, project: Path
+) -> None:
     made = (project / "model" / "model.json").read_text()
+    (project / "model" / "model.json").unlink()
     done = fresh.run(["make", "train"], project)
     assert done.returncode == 0, done.stderr
+    assert "predictor train . --model-dir model" in done.stdout
     assert "training accuracy 0.9" in done.stdout or "training accuracy 1.000" in done.stdout
+    assert "predictor train: trained; the model is in model" in done.stderr
     assert (project / "model" / "model.json").read_text() == made
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 import unittest
 from pathlib import Path
 
@@ -56,6 +57,36 @@ class ClassifierTest(unittest.TestCase):
             with self.subTest(event=path.name):
                 answer = self.client.invoke(event)
                 self.assertEqual(answer["statusCode"], 200, answer.get("body"))
+
+
+class TrainingTest(unittest.TestCase):
+    """`train` writes what `setup` reads: what `make train` and `predictor init` rely on."""
+
+    def setUp(self) -> None:
+        self.model_dir = Path(self.enterContext(tempfile.TemporaryDirectory()))
+
+    def trained(self, channels: dict[str, Path]) -> app.Classifier:
+        app.Classifier.train(channels, app.Classifier.Hyperparameters(), self.model_dir)
+        classifier = app.Classifier()
+        classifier.setup(self.model_dir)
+        return classifier
+
+    def test_training_without_data_writes_a_model_setup_reads(self) -> None:
+        classifier = self.trained({})
+        batch = [app.Features(length=1.4, width=0.4), app.Features(length=6.2, width=2.2)]
+        self.assertEqual([p.label for p in classifier.predict(batch)], ["small", "large"])
+
+    def test_a_train_channel_of_csv_rows_is_what_the_model_learns(self) -> None:
+        data = Path(self.enterContext(tempfile.TemporaryDirectory()))
+        # Two classes of its own, told apart by length alone: width is constant.
+        short = [f"{1 + i / 10},0.5,short" for i in range(10)]
+        long = [f"{8 + i / 10},0.5,long" for i in range(10)]
+        lines = ["length,width,label", *short, *long]
+        (data / "rows.csv").write_text("\n".join(lines) + "\n")
+        classifier = self.trained({"train": data})
+        batch = [app.Features(length=1.2, width=0.5), app.Features(length=8.5, width=0.5)]
+        self.assertEqual([p.label for p in classifier.predict(batch)], ["short", "long"])
+        self.assertEqual(set(classifier.predict(batch)[0].probabilities), {"short", "long"})
 
 
 if __name__ == "__main__":
