@@ -215,16 +215,19 @@ class Runtime:
             failure = self.problem_for(exc, request_id)
             return failure.status, failure.model_dump(mode="json", exclude_none=True)
 
-    def run(self, instances: list[Any], context: RequestContext | None = None) -> list[Any]:
+    def run(
+        self, instances: list[Any], context: RequestContext | None = None, *, span: bool = True
+    ) -> list[Any]:
         """preprocess -> predict -> postprocess over validated instances; `context` only
         reaches a predict that asks for it (then `context` must be given). Counted in the
-        request's observation, when there is one."""
+        request's observation, when there is one, and traced as a "predict" span unless the
+        caller traces many runs as one (`span=False`)."""
         observation = CURRENT.get()
         if observation is None or self.observer is None:
             return self._run(instances, context)
         started = time.perf_counter()
         try:
-            with self.observer.span("predict"):
+            with traced(self.observer if span else None, "predict"):
                 return self._run(instances, context)
         finally:
             observation.predicted(len(instances), time.perf_counter() - started, context)

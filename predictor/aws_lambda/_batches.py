@@ -38,13 +38,16 @@ def rebatch(lists: Iterable[list[Any]], size: int) -> Iterator[list[Any]]:
         yield pending
 
 
-def run_chunk(runtime: Runtime, instances: list[Any], request_id: str) -> list[Any] | Problem:
+def run_chunk(
+    runtime: Runtime, instances: list[Any], request_id: str, *, span: bool = True
+) -> list[Any] | Problem:
     """Predictions for a chunk, the problem that answers every instance in it (a final refusal by
-    the predictor), or ChunkFailed for anything worth retrying."""
+    the predictor), or ChunkFailed for anything worth retrying. `span=False` when the caller
+    traces all its chunks as one span."""
     try:
         # A predict that takes a context gets one: its metrics and tags count on events too.
         context = RequestContext(request_id) if runtime.wants_context else None
-        return runtime.run(instances, context)
+        return runtime.run(instances, context, span=span)
     except PredictorError as exc:
         if exc.status < 500 and exc.status not in RETRYABLE_STATUSES:
             return runtime.problem_for(exc, request_id)

@@ -99,6 +99,26 @@ def test_an_s3_file_traces_its_predict_and_its_write(daemon: socket.socket, even
     assert [name for name in names if name != "s3"] == ["setup", "predict", "write"]
 
 
+def test_an_s3_file_of_many_chunks_is_one_predict_span(daemon: socket.socket, events_aws: EventsAws) -> None:
+    bucket = events_aws.server.create_bucket()
+    body = b"".join(b'{"x": %d, "name": "a"}\n' % n for n in range(1, 51))
+    events_aws.s3.put_object(Bucket=bucket, Key="in/a.jsonl", Body=body)
+    env = lambda_env(
+        daemon,
+        **events_aws.server.env,
+        AWS_ENDPOINT_URL=events_aws.server.endpoint_url,
+        PREDICTOR_BATCH_SIZE="4",
+    )
+
+    finished = run_python(FILE_SCRIPT, bucket, env=env)
+
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout.strip().endswith("50")
+    names = [s["name"] for s in subsegments(daemon)]
+    # 13 chunks, one span: a large file would otherwise send thousands.
+    assert [name for name in names if name != "s3"] == ["setup", "predict", "write"]
+
+
 def test_with_tracing_disabled_nothing_is_sent(daemon: socket.socket) -> None:
     finished = run_python(HTTP_SCRIPT, env=lambda_env(daemon, POWERTOOLS_TRACE_DISABLED="true"))
 

@@ -134,29 +134,33 @@ class S3Files:
         self, found: Iterator[list[Record]], output: MultipartOutput, progress: Any, rid: str
     ) -> tuple[int, int, int]:
         total = predicted = 0
-        for chunk in rebatch(found, self.settings.batch_size):
-            lines, answered = self._answer_chunk(chunk, total, rid)
-            output.write(lines)
-            total += len(chunk)
-            predicted += answered
-            progress(total)
+        # One "predict" span for the file: a span per chunk would send thousands of subsegments
+        # for a large file, and cost more time than predicting a small model's chunk.
+        with traced(self.runtime.observer, "predict"):
+            for chunk in rebatch(found, self.settings.batch_size):
+                lines, answered = self._answer_chunk(chunk, total, rid)
+                output.write(lines)
+                total += len(chunk)
+                predicted += answered
+                progress(total)
         return total, predicted, total - predicted
 
     def _answer_chunk(self, chunk: list[Record], first: int, rid: str) -> tuple[bytes, int]:
         """The output lines of a chunk of records (1:1, in order) and how many are predictions."""
-        slots = [
-            problem_line(slot) if isinstance(slot, Problem) else slot
-            for slot in self.runtime.codec.decode_records(chunk, first)
-        ]
-        valid = [slot for slot in slots if not isinstance(slot, bytes)]
-        answers: list[Any] | Problem = run_chunk(self.runtime, valid, rid) if valid else []
+        decoded = self.runtime.codec.decode_records(chunk, first)
+        if any(isinstance(slot, Problem) for slot in decoded):
+            slots = [problem_line(slot) if isinstance(slot, Problem) else slot for slot in decoded]
+            valid = [slot for slot in slots if not isinstance(slot, bytes)]
+        else:  # every record valid, the usual case: one pass over the chunk, not three
+            slots = valid = decoded
+        answers: list[Any] | Problem = run_chunk(self.runtime, valid, rid, span=False) if valid else []
         if isinstance(answers, Problem):
             shared = problem_line(answers)
             return b"".join(shared if not isinstance(slot, bytes) else slot for slot in slots), 0
         texts = self.runtime.codec.encode_each(answers)
+        if len(texts) == len(slots):
+            return b'{"prediction":' + b'}\n{"prediction":'.join(texts) + b"}\n", len(texts)
         encoded = [b'{"prediction":' + text + b"}\n" for text in texts]
-        if len(encoded) == len(slots):
-            return b"".join(encoded), len(encoded)
         predictions = iter(encoded)
         lines = [slot if isinstance(slot, bytes) else next(predictions) for slot in slots]
         return b"".join(lines), len(encoded)
