@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks import plain_s3, s3_network, s3rver
+from benchmarks._lambda import lambda_env
 from benchmarks._timing import median, ratio, table, versions
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -123,7 +124,11 @@ def cases() -> dict[str, Case]:
 def _measure(cases: dict[str, Case], environ: dict[str, str], work: Path) -> Samples:
     """Each case once per run, the order rotating every run; `environ` points at the network's endpoint."""
     # As in a Lambda execution environment, where `import predictor` starts the prefetch.
-    base = {**environ, "MODEL_URI": f"s3://{BUCKET}/{PREFIX}", "AWS_LAMBDA_FUNCTION_NAME": "iris"}
+    base = {
+        **environ,
+        "MODEL_URI": f"s3://{BUCKET}/{PREFIX}",
+        **lambda_env("iris", ROOT / "functions" / "iris"),
+    }
     samples = Samples({name: [] for name in cases}, {name: [] for name in cases})
     names = list(cases)
     for index in range(RUNS):

@@ -21,6 +21,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+from benchmarks._lambda import lambda_env
 from benchmarks._timing import fresh_process, median, table, versions
 from benchmarks.moto import moto_server, s3_client
 from benchmarks.s3rver import S3rver
@@ -104,8 +105,8 @@ def main() -> None:
         s3rver_client.upload_file(str(path), "bench", "rows.jsonl")
         baseline_code = BASELINE.replace("sys.argv[1]", repr(str(path)))
         project = PROJECT.replace("sys.argv[1]", "'bench'")
-        # The project starts as on Lambda, whose runtime sets AWS_LAMBDA_FUNCTION_NAME.
-        on_lambda = {"AWS_LAMBDA_FUNCTION_NAME": "bench"}
+        # The project starts as on Lambda, with the variables its runtime sets.
+        on_lambda = lambda_env("bench", REPO / "functions" / "iris")
         cases: dict[str, tuple[str, dict[str, str] | None]] = {
             "project": (project, {**env, **on_lambda}),
             "project_s3rver": (project, {**s3rver.env, **on_lambda}),
