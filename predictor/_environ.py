@@ -39,6 +39,18 @@ def non_negative_number(environ: Mapping[str, str], name: str, default: float) -
     return value
 
 
+def switch(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    """An on/off variable: unset or empty is `default`; a value that is neither is refused, not guessed."""
+    raw = (environ.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "on", "yes"):
+        return True
+    if raw in ("0", "false", "off", "no"):
+        return False
+    raise ValueError(f"{name}={environ[name]!r} is neither on nor off; set it to `on` or `off`")
+
+
 def on_lambda(environ: Mapping[str, str]) -> bool:
     """Whether this process is a Lambda execution environment (or `sam local`'s emulation of one)."""
     return bool(environ.get("AWS_LAMBDA_FUNCTION_NAME") or environ.get("AWS_LAMBDA_RUNTIME_API"))

@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from predictor._environ import env
+from predictor._environ import env, switch
 
 OBSERVABILITY_ENV = "PREDICTOR_OBSERVABILITY"
 NAMESPACE_ENV = "POWERTOOLS_METRICS_NAMESPACE"
@@ -80,25 +80,14 @@ class ObservabilitySettings:
         if level not in LEVELS:
             raise ValueError(f"{named}={environ[named]!r} is not a log level; use one of {', '.join(LEVELS)}")
         return cls(
-            enabled=_switch(environ, OBSERVABILITY_ENV, True),
+            enabled=switch(environ, OBSERVABILITY_ENV, True),
             namespace=environ.get(NAMESPACE_ENV) or DEFAULT_NAMESPACE,
             service=environ.get(SERVICE_ENV) or "predictor",
             log_level=level,
             payload_sample_rate=_rate(environ, PAYLOAD_SAMPLE_ENV),
-            prometheus=_switch(environ, PROMETHEUS_ENV, False),
-            trace_disabled=_switch(environ, TRACE_DISABLED_ENV, False),
+            prometheus=switch(environ, PROMETHEUS_ENV, False),
+            trace_disabled=switch(environ, TRACE_DISABLED_ENV, False),
         )
-
-
-def _switch(environ: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = (environ.get(name) or "").strip().lower()
-    if not raw:
-        return default
-    if raw in ("1", "true", "on", "yes"):
-        return True
-    if raw in ("0", "false", "off", "no"):
-        return False
-    raise ValueError(f"{name}={environ[name]!r} is neither on nor off; set it to `on` or `off`")
 
 
 def _rate(environ: Mapping[str, str], name: str) -> float:

@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 
-from predictor._environ import env, non_negative_number, positive_fields, positive_number
+from predictor._environ import env, non_negative_number, positive_fields, positive_number, switch
 from predictor.limits import BATCH_SIZE_ENV, DEFAULT_BATCH_SIZE
 
 HEADER_TIMEOUT_ENV = "PREDICTOR_HEADER_TIMEOUT_S"
@@ -141,7 +141,7 @@ class MultiModelSettings:
         environ = os.environ if environ is None else environ
         budget = positive_number(environ, MEMORY_BUDGET_ENV, 0)
         return cls(
-            enabled=environ.get(MULTI_MODEL_ENV, "").strip().lower() == "true",
+            enabled=switch(environ, MULTI_MODEL_ENV, False),
             memory_budget_bytes=budget or None,
         )
 
