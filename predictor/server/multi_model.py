@@ -39,9 +39,11 @@ TARGET_MODEL = b"x-amzn-sagemaker-target-model"
 TARGETS_LOGGED = 100
 
 
+# A name is a directory SageMaker made (a file name: 255 bytes), a url a path (Linux's PATH_MAX);
+# both go back in answers and log lines, so a hostile megabyte of either is refused first.
 class LoadRequest(BaseModel):
-    model_name: str = Field(min_length=1)
-    url: str = Field(min_length=1)
+    model_name: str = Field(min_length=1, max_length=1024)
+    url: str = Field(min_length=1, max_length=4096)
 
 
 class MultiModelRoutes:

@@ -222,7 +222,16 @@ def test_invocations_says_where_to_invoke_and_other_paths_list_the_routes(tmp_pa
 
 
 @pytest.mark.parametrize(
-    ("body", "status"), [(b"{not json", 400), (b'{"model_name": "m"}', 422), (b'["m", "/x"]', 422)]
+    ("body", "status"),
+    [
+        (b"{not json", 400),
+        (b"\xff\xfe", 400),
+        (b'{"model_name": "m"}', 422),
+        (b'["m", "/x"]', 422),
+        (b'{"model_name": "m", "url": 7}', 422),
+        (b'{"model_name": "' + b"n" * 1_000_000 + b'", "url": "/x"}', 422),
+        (b'{"model_name": "m", "url": "/' + b"u" * 5000 + b'"}', 422),
+    ],
 )
 def test_a_load_request_without_a_name_and_url_is_refused_naming_the_fields(
     tmp_path: Path, body: bytes, status: int
@@ -232,6 +241,16 @@ def test_a_load_request_without_a_name_and_url_is_refused_naming_the_fields(
 
     assert answer.status_code == status
     assert answer.json()["detail"] == 'send {"model_name": "...", "url": "/opt/ml/models/.../model"} as JSON'
+    assert len(answer.content) < 2000  # what was sent is never echoed back whole
+
+
+def test_a_multi_model_switch_that_is_neither_on_nor_off_stops_the_server() -> None:
+    env = clean_environ(SAGEMAKER_MULTI_MODEL="ture")
+
+    finished = run_cli("serve", str(FIXTURES / "from_artifacts.py"), env=env)
+
+    assert finished.returncode != 0
+    assert "SAGEMAKER_MULTI_MODEL='ture' is neither on nor off" in finished.stderr
 
 
 def test_multi_model_serving_refuses_several_worker_processes() -> None:
