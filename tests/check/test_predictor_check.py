@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from support.fresh_python import run_cli
 from support.paths import FIXTURES, REPO
 
 from predictor.check._rows import ROWS
+
+# "  MARK  name  detail": a status mark in four columns, then the row's name.
+ROW_LINE = re.compile(r"^  (ok|WARN|FAIL|-) +\S")
 
 
 def check(function: str | Path, *args: str) -> tuple[int, str]:
@@ -104,7 +108,10 @@ def test_a_build_over_lambdas_250_mb_fails_and_one_under_it_passes(tmp_path: Pat
     assert "unzipped size: leave packages out of layer/requirements.txt" in report
 
 
-def test_each_row_is_one_function_in_one_list() -> None:
-    # A new row is one function and one entry here; the table and the exit status follow.
-    assert len(ROWS) == len(set(ROWS)) == 11
-    assert all(callable(check_row) for check_row in ROWS)
+def test_every_row_in_the_list_reports_one_line_of_its_own() -> None:
+    # A new row is one function in ROWS; the report gives it a line under its own name.
+    _, report = check(REPO / "functions" / "iris")
+    names = [line[8:35].strip() for line in report.splitlines() if ROW_LINE.match(line)]
+
+    assert len(names) == len(ROWS) == len(set(ROWS)), report
+    assert len(set(names)) == len(names), report
