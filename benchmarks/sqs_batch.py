@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks._timing import calls_per_round, median, table, versions
+from benchmarks._timing import interleaved_clocks, median, table, versions
 from benchmarks.moto import moto_server
 
 REPO = Path(__file__).resolve().parents[1]
@@ -164,25 +164,17 @@ def interleaved_calls(cases: dict[str, Handler], event: dict[str, Any], rounds: 
     for name, handler in cases.items():
         answer = handler(event, None)
         assert answer == {"batchItemFailures": []}, (name, answer)
-    calls = {
-        name: calls_per_round(lambda h=handler: h(event, None), SAMPLE_S) for name, handler in cases.items()
-    }
     gc.collect()
     gc.freeze()  # what every handler made at build time, as a Lambda init leaves it
-    samples = {name: Samples() for name in cases}
-    names = list(cases)
-    for index in range(rounds):
-        shift = index % len(names)
-        for name in names[shift:] + names[:shift]:
-            handler, count = cases[name], calls[name]
-            gc.collect()
-            wall, cpu = time.perf_counter(), time.process_time()
-            for _ in range(count):
-                handler(event, None)
-            samples[name].wall.append((time.perf_counter() - wall) / count)
-            samples[name].cpu.append((time.process_time() - cpu) / count)
-    gc.unfreeze()
-    return samples
+    try:
+        wall, cpu = interleaved_clocks(
+            {name: (lambda h=handler: h(event, None)) for name, handler in cases.items()},
+            rounds=rounds,
+            seconds_per_round=SAMPLE_S,
+        )
+    finally:
+        gc.unfreeze()
+    return {name: Samples(wall[name], cpu[name]) for name in cases}
 
 
 def timed(cases: dict[str, Any], event: dict[str, Any], before_round: Any = None) -> dict[str, list[float]]:
