@@ -7,8 +7,9 @@ uvloop, httptools) that reads and validates the same body with the function's ow
 and answers a constant (benchmarks/serving_peers/starlette_constant.py): the server can at best
 do H's work and P's work one after the other for every instance. Targets: served ≥ 0.8x the
 ceiling, p99 ≤ 2x p50. Also shown: served ÷ P alone, p50/p99 beside the same server with
-batching off (PREDICTOR_BATCH_SIZE=1), and the batching server with uvicorn's access log off
-(benchmarks/serving_peers/predictor_no_access_log.py), since H writes no log line per request.
+batching off (PREDICTOR_BATCH_SIZE=1), and the batching server writing no line per request
+(PREDICTOR_OBSERVABILITY=off, PREDICTOR_ACCESS_LOG=off), since H writes none: as shipped, the server
+writes one JSON log line per request and gathers its metrics into a few EMF lines a second.
 wrk's own CPU per request is shown beside the server's: the load generator must cost far less
 than what it loads.
 """
@@ -32,7 +33,7 @@ PIXELS = [0.0, 0.0, 5.0, 13.0, 9.0, 1.0, 0.0, 0.0] * 8
 BODY = json.dumps({"instances": [{"pixels": PIXELS}]}).encode()
 BATCHED, UNBATCHED = "dynamic batching (size 64)", "batching off (size 1)"
 FLOOR = "H: Starlette, validate, constant answer"
-QUIET = "dynamic batching, access log off"
+QUIET = "dynamic batching, no line per request"
 CEILING_TARGET = 0.8
 TAIL_TARGET = 2.0
 
@@ -43,11 +44,11 @@ def digits_server(name: str, batch_size: int) -> Server:
 
 
 def quiet_server() -> Server:
-    """The batching server without uvicorn's access log line per request (H logs none)."""
-    python = str(ROOT / ".venv" / "bin" / "python")
-    module = "benchmarks.serving_peers.predictor_no_access_log"
-    command = [python, "-m", module, "serve", str(DIGITS), "--port", "{port}"]
-    return Server(QUIET, command, "/invocations", BODY, env={"PREDICTOR_BATCH_SIZE": "64"})
+    """The batching server writing no line per request (H writes none): no request log line, no
+    metrics, and no access log line in their place."""
+    server = digits_server(QUIET, 64)
+    server.env = {**server.env, "PREDICTOR_OBSERVABILITY": "off", "PREDICTOR_ACCESS_LOG": "off"}
+    return server
 
 
 def constant_server() -> Server:
@@ -158,7 +159,7 @@ def main() -> None:
     quiet_shares = [s / c for s, c in zip(quiet, ceilings, strict=True)]
     print(
         f"{QUIET} ÷ ceiling = {statistics.median(quiet_shares):.2f}x (rounds {_range(quiet_shares)}): "
-        "the share uvicorn's access log line takes, which H does not write"
+        "what the request's log line and metrics take, which H does not write"
     )
     tails = [load.p99_ms / load.p50_ms for load in loads[BATCHED] if load.p50_ms]
     print(

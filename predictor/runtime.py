@@ -149,6 +149,8 @@ class Runtime:
 
     def stop(self) -> None:
         self.drain()
+        if self.observer is not None:
+            self.observer.flush()
         if self._set_up:
             self._set_up = False
             self.predictor.teardown()

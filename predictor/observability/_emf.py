@@ -46,10 +46,15 @@ class EmfWriter:
         self._provider: AmazonCloudWatchEMFProvider = AmazonCloudWatchEMFProvider(namespace=namespace)
 
     def lines(
-        self, metrics: MetricValues, metadata: Mapping[str, Any], error_status: int | None = None
+        self,
+        metrics: MetricValues,
+        metadata: Mapping[str, Any],
+        error_status: int | None = None,
+        *,
+        errors: int = 1,
     ) -> Iterator[str]:
-        """The EMF lines for `metrics`; with `error_status`, the first also counts one error under
-        dimensions (service, model, status)."""
+        """The EMF lines for `metrics`; with `error_status`, the first also counts `errors` errors
+        (one value each) under dimensions (service, model, status)."""
         names = list(metrics)
         for start in range(0, len(names), MAX_METRICS - 1):  # one place left for Errors
             chunk = {
@@ -60,10 +65,10 @@ class EmfWriter:
                 metrics=chunk, dimensions=self.dimensions, metadata=dict(metadata)
             )
             if error_status is not None and start == 0:
-                self._add_error(document, error_status)
+                self._add_error(document, error_status, errors)
             yield json.dumps(document, separators=(",", ":"))
 
-    def _add_error(self, document: Any, status: int) -> None:
+    def _add_error(self, document: Any, status: int, errors: int) -> None:
         document["_aws"]["CloudWatchMetrics"].append(
             {
                 "Namespace": self.namespace,
@@ -72,7 +77,7 @@ class EmfWriter:
             }
         )
         document["status"] = str(status)
-        document["Errors"] = 1.0
+        document["Errors"] = 1.0 if errors == 1 else [1.0] * min(errors, MAX_VALUES)
 
 
 def _bounded(values: list[float]) -> list[float]:

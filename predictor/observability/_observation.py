@@ -21,6 +21,9 @@ class Observation:
     request_id: str
     started: float
     function_request_id: str | None = None
+    #: An HTTP request's method and path, where the line stands in for an access log (the server).
+    method: str | None = None
+    path: str | None = None
     status: int = 200
     instances: int = 0
     invalid: int = 0

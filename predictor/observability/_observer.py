@@ -1,8 +1,9 @@
-"""The observer: one JSON log line and one EMF line per request or record batch, and trace spans.
+"""The observer: one JSON log line per request or record batch, its metrics, and trace spans.
 
 Built once per runtime (None when PREDICTOR_OBSERVABILITY=off). Everything a line needs is
 gathered in an `Observation` while the request runs and written once at its end, so the hot
-path pays for one log call and one metrics line, nothing per instance.
+path pays for one log call and its metrics, nothing per instance. On Lambda each invocation
+writes its own EMF line; a server gathers its requests' metrics into few lines (`gather_metrics`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from predictor._environ import on_lambda
 from predictor._log import logger
 from predictor.observability._emf import EmfWriter, MetricValues
+from predictor.observability._metric_batches import MetricBatches
 from predictor.observability._observation import Observation
 from predictor.observability._settings import ObservabilitySettings
 
@@ -50,6 +52,8 @@ class Observer:
         #: Init's figures (artifact fetch, setup), sent once, with the first line.
         self.init_metrics: MetricValues = {}
         self._tracer = _tracer(settings, on_lambda(environ))
+        #: Set by `gather_metrics`: the server's requests share EMF lines.
+        self.batches: MetricBatches | None = None
         self.prometheus: Any = None
         if settings.prometheus:
             from predictor.observability.prometheus import PrometheusMetrics
@@ -81,6 +85,30 @@ class Observer:
             sample_payload=bool(rate) and random.random() < rate,
             one_request=one_request,
         )
+
+    def gather_metrics(self) -> None:
+        """Write metrics as a server should: many requests' values per EMF line (see MetricBatches),
+        not a line per request. Call `flush` before the process ends."""
+        if self.batches is None:
+            self.batches = MetricBatches(self.emf, self._write, {"model_version": self.version})
+
+    def flush(self) -> None:
+        """Write the metrics still gathered."""
+        if self.batches is not None:
+            self.batches.flush()
+
+    def batch_predicted(self, size: int, seconds: float) -> None:
+        """One `predict` call a server's batcher made for several requests: its size and time."""
+        if self.batches is not None:
+            metrics: MetricValues = {
+                "PredictLatency": ("Milliseconds", [seconds * 1000]),
+                "BatchSize": ("Count", [float(size)]),
+            }
+            self.batches.add(metrics, requests=0)
+
+    def _write(self, line: str) -> None:
+        # Looked up at each call: tests and `predictor invoke` replace `write`.
+        self.write(line)
 
     def init_done(self, fetch_s: float | None, artifact_bytes: int | None, setup_s: float) -> None:
         if fetch_s is not None:
@@ -118,9 +146,13 @@ class Observer:
                 found = metrics.get(name)
                 metrics[name] = (unit, [*found[1], *values]) if found else (unit, values)
         status = observation.status
-        metadata = {"request_id": observation.request_id, "model_version": self.version}
-        for line in self.emf.lines(metrics, metadata, status if status >= 400 else None):
-            self.write(line)
+        error_status = status if status >= 400 else None
+        if self.batches is not None:
+            self.batches.add(metrics, error_status)
+        else:
+            metadata = {"request_id": observation.request_id, "model_version": self.version}
+            for line in self.emf.lines(metrics, metadata, error_status):
+                self.write(line)
         if self.prometheus is not None:
             self.prometheus.observe(observation, latency_ms, metrics)
         self.log_line(observation, latency_ms, cold, tags)
@@ -137,6 +169,8 @@ class Observer:
         }
         if observation.function_request_id is not None:
             fields["function_request_id"] = observation.function_request_id
+        if observation.method is not None:
+            fields["method"], fields["path"] = observation.method, observation.path
         if observation.batch_sizes:
             fields["predict_ms"] = round(observation.predict_s * 1000, 3)
             fields["batches"] = len(observation.batch_sizes)

@@ -31,9 +31,13 @@ CLIENT_LEFT = 499
 
 
 class ObservedRequests:
-    def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
+    def __init__(self, app: ASGIApp, runtime: Runtime, *, server: bool = False) -> None:
+        """`server`: this process is a server, whose requests' metrics are gathered into few EMF
+        lines (the runtime's `stop` writes what is left); on Lambda each invocation writes its own."""
         self.app = app
         self.observer = runtime.observer
+        if server and self.observer is not None:
+            self.observer.gather_metrics()
         self.version = str(runtime.predictor_class.version).encode("latin-1", "replace")
         self.prometheus = self.observer.prometheus if self.observer else None
 
@@ -51,6 +55,7 @@ class ObservedRequests:
         own = None
         if observation is None and not on_lambda and self.observer is not None:
             own = self.observer.begin("server", request_id)
+            own.method, own.path = scope["method"], scope["path"]
             if own.sample_payload:
                 receive = _keeping_body(receive, own.keep_payload)
 

@@ -11,6 +11,7 @@ Every predict route of the server (/predict and /invocations) goes through here,
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -127,16 +128,19 @@ class Batcher:
             batch = self._take()
             if not batch:
                 continue
+            size = sum(len(queued.instances) for queued in batch)
             self.batches += 1
             self.requests += len(batch)
-            self.instances += sum(len(queued.instances) for queued in batch)
+            self.instances += size
             try:
-                predictions = await loop.run_in_executor(self._executor, self._run, batch)
+                predictions, seconds = await loop.run_in_executor(self._executor, self._run, batch)
             except Exception as exc:
                 for queued in batch:
                     if not queued.future.done():
                         queued.future.set_exception(exc)
                 continue
+            if self.runtime.observer is not None:
+                self.runtime.observer.batch_predicted(size, seconds)
             start = 0
             for queued in batch:
                 end = start + len(queued.instances)
@@ -181,11 +185,14 @@ class Batcher:
                 break
         return batch
 
-    def _run(self, batch: list[_Queued]) -> list[Any]:
+    def _run(self, batch: list[_Queued]) -> tuple[list[Any], float]:
+        """The batch's predictions, and the seconds predict took."""
+        started = time.perf_counter()
         if len(batch) == 1:
-            return self.runtime.run(batch[0].instances, batch[0].context)
-        instances = [instance for queued in batch for instance in queued.instances]
-        return self.runtime.run(instances)
+            predictions = self.runtime.run(batch[0].instances, batch[0].context)
+        else:
+            predictions = self.runtime.run([instance for queued in batch for instance in queued.instances])
+        return predictions, time.perf_counter() - started
 
 
 class _Expired(Exception):

@@ -99,7 +99,7 @@ class ModelRegistry:
                     predict_thread=self._predict_thread,
                 )
                 model.routes = SageMakerRoutes(runtime, self.fallback, batcher, workers=1)
-                model.invoke = ObservedRequests(model.routes.invocations, runtime)
+                model.invoke = ObservedRequests(model.routes.invocations, runtime, server=True)
                 model.state = State.READY
                 logger().info("model loaded", extra={"model": name, "model_url": url})
             else:

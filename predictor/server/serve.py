@@ -67,6 +67,7 @@ def serve(settings: ServeSettings) -> int:
         port=settings.port,
         workers=settings.workers,
         log_level="info",
+        access_log=settings.access_log,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         **uvicorn_options(settings.server),
     )
@@ -107,7 +108,7 @@ def build_app(settings: ServeSettings) -> Any:
     # timeout bounds both. The app's lifespan runs teardown once connections have drained.
     batcher = Batcher(runtime, settings.batch, timeout_s=settings.timeout_s)
     routes = SageMakerRoutes(runtime, create_app(runtime, batcher), batcher, workers=settings.workers)
-    app = ObservedRequests(guarded(routes, runtime.codec, settings.server), runtime)
+    app = ObservedRequests(guarded(routes, runtime.codec, settings.server), runtime, server=True)
     # This process only serves: keep what startup made out of the cyclic collector's walks.
     gc.freeze()
     return app

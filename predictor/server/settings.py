@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 
 from predictor._environ import env, non_negative_number, positive_fields, positive_number, switch
 from predictor.limits import BATCH_SIZE_ENV, DEFAULT_BATCH_SIZE
+from predictor.observability._settings import OBSERVABILITY_ENV
 
 HEADER_TIMEOUT_ENV = "PREDICTOR_HEADER_TIMEOUT_S"
 BODY_TIMEOUT_ENV = "PREDICTOR_BODY_TIMEOUT_S"
@@ -28,6 +29,7 @@ WORKERS_ENV = "SAGEMAKER_MODEL_SERVER_WORKERS"
 TIMEOUT_ENV = "SAGEMAKER_MODEL_SERVER_TIMEOUT"
 MULTI_MODEL_ENV = "SAGEMAKER_MULTI_MODEL"
 MEMORY_BUDGET_ENV = "PREDICTOR_MEMORY_BUDGET_BYTES"
+ACCESS_LOG_ENV = "PREDICTOR_ACCESS_LOG"
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8000
 
 
@@ -183,6 +185,16 @@ class ServeSettings:
             default="none: no bound",
         ),
     )
+    access_log: bool = field(
+        default=False,
+        metadata=env(
+            ACCESS_LOG_ENV,
+            "`on`: uvicorn's access log line for every request as well; by default it is written only "
+            "with `PREDICTOR_OBSERVABILITY=off`, since each request's JSON log line has its method, "
+            "path, status and latency",
+            default="off (on with PREDICTOR_OBSERVABILITY=off)",
+        ),
+    )
     server: ServerSettings = field(default_factory=ServerSettings)
     batch: BatchSettings = field(default_factory=BatchSettings)
     models: MultiModelSettings = field(default_factory=MultiModelSettings)
@@ -221,6 +233,7 @@ class ServeSettings:
             port=port,
             workers=workers,
             timeout_s=timeout or None,
+            access_log=switch(environ, ACCESS_LOG_ENV, not switch(environ, OBSERVABILITY_ENV, True)),
             server=ServerSettings.from_environ(environ),
             batch=BatchSettings.from_environ(environ),
             models=models,

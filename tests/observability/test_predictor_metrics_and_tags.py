@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from support.aws_events import sqs_batch
-from support.emf import metrics_of, parse, value
+from support.emf import merged, metrics_of, parse, value
 from support.event_sources import handler_for, item
 from support.lambda_events import SHAPES, LambdaContext, predict_event, response_headers
 from support.observed import emitted
@@ -67,9 +67,16 @@ def test_server_answers_carry_the_tags_on_both_routes_and_the_metrics_reach_stdo
 
     for answer in answers:
         assert json.loads(answer.headers["x-predictor-tags"]) == TAGS
+    # The server gathers its requests' metrics; stopping writes what was gathered.
+    metrics = merged(metrics_of(output))
+    assert value(metrics, "cache_misses") == [2, 2]
+    assert value(metrics, "queue_depth") == [7, 7]
+    assert value(metrics, "feature_lookup") == [2.5, 4.0, 2.5, 4.0]
     for n in range(2):
-        mine = [line for line in output if f'"request_id":"own-{n}"' in line]
-        assert_own_metrics(metrics_of(mine), 1)
+        [line] = [
+            line for line in output if f'"request_id":"own-{n}"' in line and '"message":"request"' in line
+        ]
+        assert json.loads(line)["tags"] == TAGS
 
 
 def test_event_paths_give_predict_a_context_whose_metrics_and_tags_are_kept(

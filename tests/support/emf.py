@@ -74,6 +74,26 @@ def metrics_of(lines: list[str]) -> list[Metric]:
     return [metric for line in lines if is_emf(line) for metric in parse(line)]
 
 
+def merged(metrics: list[Metric]) -> list[Metric]:
+    """One metric per name and dimensions, its values those of every line in order: what CloudWatch
+    aggregates from lines that each hold some of a metric's values."""
+    found: dict[tuple[str, str, tuple[tuple[str, str], ...]], Metric] = {}
+    for metric in metrics:
+        key = (metric.namespace, metric.name, tuple(sorted(metric.dimensions.items())))
+        if key in found:
+            earlier = found[key]
+            found[key] = Metric(
+                earlier.namespace,
+                earlier.name,
+                earlier.unit,
+                [*earlier.values, *metric.values],
+                earlier.dimensions,
+            )
+        else:
+            found[key] = metric
+    return list(found.values())
+
+
 def value(metrics: list[Metric], name: str, **dimensions: str) -> list[float]:
     """The values of the one metric called `name` (with these dimension values) among `metrics`."""
     found = [

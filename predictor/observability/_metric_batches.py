@@ -1,0 +1,87 @@
+"""A server's metrics, gathered over many requests and written as few EMF lines.
+
+On Lambda each invocation writes its own line, as Powertools' Metrics does. A server answering
+thousands of requests a second would write as many lines, and pay for formatting and ingesting
+each; it gathers values instead and writes one line per group (answers, and errors by status)
+once a metric holds EMF's 100 values, `interval_s` after the first value waited, or at `flush()`.
+Every value is kept: CloudWatch's statistics (Sum, SampleCount, percentiles) come out as they
+would from one line per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from predictor.observability._emf import MAX_VALUES, EmfWriter, MetricValues
+
+#: How long a gathered value may wait for its line: CloudWatch's finest standard resolution is 60 s.
+INTERVAL_S = 1.0
+
+
+class MetricBatches:
+    """Call only from the server's event loop: the timer that writes a waiting group runs there."""
+
+    def __init__(
+        self,
+        emf: EmfWriter,
+        write: Callable[[str], None],
+        metadata: Mapping[str, Any],
+        interval_s: float = INTERVAL_S,
+    ) -> None:
+        self.emf = emf
+        self.write = write
+        self.metadata = dict(metadata)
+        self.interval_s = interval_s
+        #: error status (None: not an error) -> the values gathered, and the requests they came from
+        self._groups: dict[int | None, tuple[MetricValues, list[int]]] = {}
+        self._timer: asyncio.TimerHandle | None = None
+
+    def add(self, metrics: MetricValues, error_status: int | None = None, *, requests: int = 1) -> None:
+        """Gather one request's (or one batch's) values under its group."""
+        group = self._groups.get(error_status)
+        if group is None:
+            group = self._groups[error_status] = ({}, [0])
+        gathered, count = group
+        count[0] += requests
+        full = count[0] >= MAX_VALUES
+        for name, (unit, values) in metrics.items():
+            found = gathered.get(name)
+            if found is None:
+                found = gathered[name] = (unit, [])
+            found[1].extend(values)
+            full = full or len(found[1]) >= MAX_VALUES
+        if full:
+            self._write(error_status)
+        elif self._timer is None:
+            self._start_timer()
+
+    def flush(self) -> None:
+        """Write every group now (at shutdown, or when a model is unloaded)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        for status in list(self._groups):
+            self._write(status)
+
+    def _start_timer(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # not on the event loop: nothing would fire the timer, so write now
+            self.flush()
+            return
+        self._timer = loop.call_later(self.interval_s, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self.flush()
+
+    def _write(self, status: int | None) -> None:
+        group = self._groups.pop(status, None)
+        if group is None:
+            return
+        gathered, count = group
+        errors = count[0] if status is not None else 0
+        for line in self.emf.lines(gathered, self.metadata, status, errors=errors):
+            self.write(line)
