@@ -21,7 +21,9 @@ INTERVAL_S = 1.0
 
 
 class MetricBatches:
-    """Call only from the server's event loop: the timer that writes a waiting group runs there."""
+    """Gather from the server's event loop, where the timer that writes a waiting group runs. `flush`
+    may also come from another thread once nothing is gathered any more (a model's teardown on the
+    predict thread): it then leaves the timer alone, which finds nothing left when it fires."""
 
     def __init__(
         self,
@@ -37,6 +39,7 @@ class MetricBatches:
         #: error status (None: not an error) -> the values gathered, and the requests they came from
         self._groups: dict[int | None, tuple[MetricValues, list[int]]] = {}
         self._timer: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def add(self, metrics: MetricValues, error_status: int | None = None, *, requests: int = 1) -> None:
         """Gather one request's (or one batch's) values under its group."""
@@ -59,8 +62,8 @@ class MetricBatches:
 
     def flush(self) -> None:
         """Write every group now (at shutdown, or when a model is unloaded)."""
-        if self._timer is not None:
-            self._timer.cancel()
+        if self._timer is not None and self._on_own_loop():
+            self._timer.cancel()  # a loop's timers are not safe to touch from another thread
             self._timer = None
         for status in list(self._groups):
             self._write(status)
@@ -71,7 +74,14 @@ class MetricBatches:
         except RuntimeError:  # not on the event loop: nothing would fire the timer, so write now
             self.flush()
             return
+        self._loop = loop
         self._timer = loop.call_later(self.interval_s, self._on_timer)
+
+    def _on_own_loop(self) -> bool:
+        try:
+            return asyncio.get_running_loop() is self._loop
+        except RuntimeError:
+            return False
 
     def _on_timer(self) -> None:
         self._timer = None

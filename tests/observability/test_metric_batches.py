@@ -92,3 +92,20 @@ def test_a_batch_without_requests_is_written_with_the_others() -> None:
     [line] = written
     assert value(parse(line), "BatchSize") == [8.0]
     assert value(parse(line), "Requests") == [1.0]
+
+
+def test_a_flush_from_another_thread_writes_everything_and_leaves_the_loops_timer_to_it() -> None:
+    written: list[str] = []
+
+    async def serve() -> list[int]:
+        gathered = batches(written, interval_s=0.1)
+        gathered.add(request(1.0))
+        await asyncio.to_thread(gathered.flush)  # as a model's teardown does, on another thread
+        flushed = len(written)
+        await asyncio.sleep(0.3)  # the timer fires, finds nothing, writes nothing
+        gathered.add(request(2.0))
+        await asyncio.sleep(0.3)
+        return [flushed, len(written)]
+
+    assert asyncio.run(serve()) == [1, 2]
+    assert [value(parse(line), "Latency") for line in written] == [[1.0], [2.0]]
