@@ -37,6 +37,8 @@ class HttpEvent:
     def __init__(self, runtime: Runtime, settings: EventSettings | None = None) -> None:
         self.runtime = runtime
         self.version = str(runtime.predictor_class.version)
+        # The identity headers' characters but the request id's.
+        self._identity_chars = len(REQUEST_ID_HEADER + VERSION_HEADER + self.version) + 2 * _CHARS_PER_HEADER
         self._mangum: Mangum | None = None
 
     @staticmethod
@@ -59,7 +61,8 @@ class HttpEvent:
         except (KeyError, TypeError, AttributeError) as exc:
             return half_formed(event, shape, exc, identity)
         reply = self.runtime.predict_body(request.body, request.content_type, rid, ctx)
-        return request.respond(reply, identity)
+        counted = self._identity_chars + len(rid) if type(rid) is str else None
+        return request.respond(reply, identity, counted)
 
     def mangum(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         if self._mangum is None:
@@ -90,6 +93,26 @@ def half_formed(
     return PredictEvent(shape, b"", None, "multiValueHeaders" in event).respond(reply, identity)
 
 
+class SizedResponse(dict[str, Any]):
+    """An HTTP response built here, knowing how many characters its JSON text holds at most
+    (`most_chars`, None when not counted), so the response limit is checked without encoding it.
+    Lambda's runtime writes it as the dict it is."""
+
+    __slots__ = ("most_chars",)
+    most_chars: int | None
+
+
+# What a response holds besides its body's and headers' text, counted generously: the longest
+# shape's keys, their quotes and separators, a three-digit status (HTTPStatus) and `false`.
+_SKELETON_CHARS = len('{"statusCode": 200, "headers": {}, "multiValueHeaders": {}, "body": "", ') + len(
+    '"isBase64Encoded": false}'
+)
+# Per header: its name's and value's quotes, ": ", ", ", and a multi-value form's brackets.
+_CHARS_PER_HEADER = 10
+# All but the text put in: the skeleton, and the content headers' names and punctuation.
+_COUNTED_CHARS = _SKELETON_CHARS + len("content-length") + len("content-type") + 2 * _CHARS_PER_HEADER
+
+
 @dataclass(slots=True)
 class PredictEvent:
     shape: str
@@ -97,28 +120,36 @@ class PredictEvent:
     content_type: str | None
     alb_multi_value: bool
 
-    def respond(self, reply: Reply, identity: dict[str, str]) -> dict[str, Any]:
-        """The response Mangum would build; `identity`: the request id and model version headers."""
-        headers = {"content-length": str(len(reply.body)), "content-type": reply.content_type}
+    def respond(
+        self, reply: Reply, identity: dict[str, str], identity_chars: int | None = None
+    ) -> SizedResponse:
+        """The response Mangum would build; `identity`: the request id and model version headers,
+        which add `identity_chars` characters, punctuation included, when the caller counted them."""
+        length = str(len(reply.body))
+        headers = {"content-length": length, "content-type": reply.content_type}
         if reply.headers:
             headers.update(reply.headers)
         headers.update(identity)
         body = reply.body.decode()
+        response = SizedResponse()
+        response["statusCode"] = reply.status
         if self.shape == V2:
-            return {"statusCode": reply.status, "body": body, "headers": headers, "isBase64Encoded": False}
-        if self.shape == V1:
-            return {
-                "statusCode": reply.status,
-                "headers": headers,
-                "multiValueHeaders": {},
-                "body": body,
-                "isBase64Encoded": False,
-            }
-        response: dict[str, Any] = {"statusCode": reply.status, "body": body, "isBase64Encoded": False}
-        if self.alb_multi_value:
-            response["multiValueHeaders"] = {key: [value] for key, value in headers.items()}
+            response["body"], response["headers"], response["isBase64Encoded"] = body, headers, False
+        elif self.shape == V1:
+            response["headers"], response["multiValueHeaders"] = headers, {}
+            response["body"], response["isBase64Encoded"] = body, False
         else:
-            response["headers"] = headers
+            response["body"], response["isBase64Encoded"] = body, False
+            if self.alb_multi_value:
+                response["multiValueHeaders"] = {key: [value] for key, value in headers.items()}
+            else:
+                response["headers"] = headers
+        if identity_chars is None or reply.headers:
+            # A predictor's own answer headers are not counted: the response is measured instead.
+            response.most_chars = None
+        else:
+            chars = len(body) + len(length) + len(reply.content_type) + identity_chars
+            response.most_chars = chars + _COUNTED_CHARS
         return response
 
 
