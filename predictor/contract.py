@@ -163,6 +163,12 @@ def check_predictions(
     cls: type[Predictor[Any, Any]], batch_size: int, predictions: object
 ) -> list[BaseModel]:
     """Verify what predict returned: a list of output models, one per instance."""
+    if (
+        isinstance(predictions, list)
+        and len(predictions) == batch_size
+        and {*map(type, predictions)} == {cls.output_model}
+    ):
+        return predictions  # the usual case, checked in one pass without a Python loop
     name = cls.__qualname__
     if not isinstance(predictions, list):
         raise ContractError(
@@ -175,8 +181,6 @@ def check_predictions(
             f"{batch_size} instances; return exactly one per instance, in order"
         )
     output_model = cls.output_model
-    if {*map(type, predictions)} == {output_model}:
-        return predictions  # the usual case, checked in one pass without a Python loop
     for position, item in enumerate(predictions):
         if type(item) is not output_model and not isinstance(item, output_model):
             raise ContractError(

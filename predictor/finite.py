@@ -45,9 +45,24 @@ def encoded_check(model: type[BaseModel]) -> Callable[[bytes], bool]:
     Non-finite floats encode as `null` (pydantic's default), or as `NaN` and `Infinity` in a
     model configured otherwise; most outputs hold none of these, so one search settles it.
     """
+    null = _finds(b"null", b"u")
     if _modes(model.__pydantic_core_schema__) <= {"null"}:
-        return lambda encoded: encoded.find(b"null") >= 0
-    return lambda encoded: any(encoded.find(mark) >= 0 for mark in (b"null", b"NaN", b"Infinity"))
+        return null
+    marks = (null, _finds(b"NaN", b"N"), _finds(b"Infinity", b"I"))
+    return lambda encoded: any(holds(encoded) for holds in marks)
+
+
+def _finds(mark: bytes, probe: bytes) -> Callable[[bytes], bool]:
+    """Whether an encoded answer holds `mark`, searched only from the first `probe` (a byte of the mark
+    that answers seldom hold): a one-byte find is a memchr, many times faster than a longer needle's
+    search over a few kB of digits (0.05 µs instead of 1.4 for 16 iris answers)."""
+    back = mark.index(probe)
+
+    def holds(encoded: bytes) -> bool:
+        at = encoded.find(probe)
+        return at >= 0 and encoded.find(mark, max(0, at - back)) >= 0
+
+    return holds
 
 
 def non_finite(value: Any, location: Location = ()) -> Iterator[Location]:

@@ -90,7 +90,7 @@ def example_fit(
     shape, direct invoke); the largest answer per instance any of them gives, and the instances
     that fit in one synchronous response at that size on every transport. Raises ValueError when
     there is no example or an instance is not answered."""
-    from predictor.aws_lambda.sources.http import ALB, V1, V2, PredictEvent
+    from predictor.aws_lambda.sources.http import ALB, V1, V2, Responder
     from predictor.observability.request_ids import REQUEST_ID_HEADER, VERSION_HEADER
 
     # The headers every HTTP answer names its request and model by, at their usual sizes.
@@ -116,7 +116,7 @@ def example_fit(
             reply = runtime.predict_body(json.dumps(envelope_json).encode(), None, "payload-limits")
             sizes = [lambda_json_bytes(answer, utf8=utf8)]
             sizes += [
-                lambda_json_bytes(PredictEvent(shape, b"", None, multi).respond(reply, identity), utf8=utf8)
+                lambda_json_bytes(Responder(shape, multi).respond(reply, identity), utf8=utf8)
                 + _CONTENT_LENGTH_DIGITS
                 for shape, multi in http_shapes
             ]

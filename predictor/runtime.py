@@ -224,7 +224,7 @@ class Runtime:
         reaches a predict that asks for it (then `context` must be given). Counted in the
         request's observation, when there is one, and traced as a "predict" span unless the
         caller traces many runs as one (`span=False`)."""
-        observation = CURRENT.get()
+        observation = None if self.observer is None else CURRENT.get()
         if observation is None or self.observer is None:
             return self._run(instances, context)
         started = time.perf_counter()

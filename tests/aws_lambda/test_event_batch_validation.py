@@ -171,13 +171,63 @@ def test_a_batch_of_bare_instances_is_answered_as_the_general_path_answers_it(
 @pytest.mark.parametrize(
     "message_ids",
     [
+        [],
         ["msg-0"],
         ['a","b', "c\\", '"', "", '\\","', "é😀", "tab\there", "\x7f"],
     ],
 )
-def test_message_ids_encoded_together_equal_each_encoded_alone(message_ids: list[str]) -> None:
-    from pydantic_core import to_json
+def test_replies_built_together_equal_each_built_alone(message_ids: list[str]) -> None:
+    from predictor.aws_lambda.sources._sqs_messages import Message, predictions_replies, reply
 
-    from predictor.aws_lambda.sources._sqs_messages import json_strings
+    encoded = [b'{"n":%d}' % n for n in range(len(message_ids))]
+    alone = [
+        reply(Message(message_id, None, predictions=[text])).body
+        for message_id, text in zip(message_ids, encoded, strict=True)
+    ]
 
-    assert json_strings(message_ids) == [to_json(message_id) for message_id in message_ids]
+    assert predictions_replies(message_ids, encoded) == alone
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"instances": []}',
+        '{"c": 1, "instances": []}',
+        'c"instances"',
+        '"instances"c',
+        'RE "Records" "Event"',
+        '"Event" E R',
+        '"Recor" R "Records"',
+        "cRE\\",
+        "\\",
+        "cRE",
+        '{"x": 1.5, "name": "cRE"}',
+        '{"x": 1.5, "name": "a"}',
+    ],
+)
+def test_a_body_is_taken_for_a_bare_instance_only_when_it_holds_no_marker(body: str) -> None:
+    from predictor.aws_lambda.sources._sqs_messages import _only_an_instance
+
+    markers = ('"instances"', '"Records"', '"Event"', "\\")
+
+    assert _only_an_instance(body) == (not any(marker in body for marker in markers))
+
+
+@pytest.mark.parametrize(
+    "attributes",
+    [None, {}, "absent"],
+    ids=["null attributes", "no group", "no attributes"],
+)
+def test_records_without_a_group_are_answered_with_none_for_it(attributes: Any) -> None:
+    event = sqs_batch([{"x": 1.5, "name": "a"}, {"x": 2.5, "name": "b"}])
+    for record in event["Records"]:
+        if attributes == "absent":
+            del record["attributes"]
+        else:
+            record["attributes"] = attributes
+
+    batch = SqsBatch.of(event)
+
+    assert batch.group_ids == [None, None]
+    assert batch.groups == {"msg-0": None, "msg-1": None}
+    assert batch.bodies == [record["body"] for record in event["Records"]]

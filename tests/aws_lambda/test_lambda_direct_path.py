@@ -5,8 +5,10 @@ from __future__ import annotations
 import copy
 import json
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import pytest
 from support.fresh_python import python_json
@@ -88,6 +90,59 @@ def test_direct_path_answers_exactly_like_mangum(shape: str, case: Case) -> None
 
     assert direct["statusCode"] == case.status, direct["body"]
     assert direct == through_mangum
+
+
+def capitalised_content_type(event: dict[str, Any]) -> None:
+    event["headers"]["Content-Type"] = event["headers"].pop("content-type")
+
+
+def without_request_id(event: dict[str, Any]) -> None:
+    del event["requestContext"]["requestId"]
+
+
+def empty_request_id(event: dict[str, Any]) -> None:
+    event["requestContext"]["requestId"] = ""
+
+
+def bytes_body(event: dict[str, Any]) -> None:
+    event["body"] = event["body"].encode()
+
+
+V2_FORMS = [capitalised_content_type, without_request_id, empty_request_id]
+
+
+@pytest.mark.parametrize("shape", ["http-api-v2", "function-url"])
+@pytest.mark.parametrize("form", V2_FORMS, ids=lambda form: form.__name__)
+def test_payload_2_events_in_a_rarer_form_answer_like_mangum(shape: str, form: Callable[..., None]) -> None:
+    # The most common form is read in one go; these take the general path, to the same answer.
+    event = http_event(shape, "POST", "/predict", headers={"Content-Type": JSON}, body=GOOD)
+    form(event)
+    handler = handler_for("iris")
+
+    direct = handler(copy.deepcopy(event), CONTEXT)
+    through_mangum = HttpEvent(handler.runtime).mangum(copy.deepcopy(event), CONTEXT)
+
+    assert direct == through_mangum
+
+
+def test_a_payload_2_content_type_that_is_not_text_is_refused_as_unsupported() -> None:
+    # Mangum itself breaks on such a header; the direct path reads it as text and says so.
+    event = http_event("http-api-v2", "POST", "/predict", headers={"Content-Type": JSON}, body=GOOD)
+    event["headers"]["content-type"] = 5
+
+    response = handler_for("iris")(event, CONTEXT)
+
+    assert response["statusCode"] == 415
+    assert json.loads(response["body"])["detail"].startswith("Content-Type '5' is not supported")
+
+
+def test_a_payload_2_body_given_as_bytes_is_read_as_its_text() -> None:
+    event = http_event("http-api-v2", "POST", "/predict", headers={"Content-Type": JSON}, body=GOOD)
+    handler = handler_for("iris")
+    as_text = handler(copy.deepcopy(event), CONTEXT)
+    bytes_body(event)
+
+    assert handler(event, CONTEXT) == as_text
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from support.lambda_events import SHAPES, LambdaContext, predict_event, response
 
 from predictor.aws_lambda import LambdaHandler
 from predictor.aws_lambda.large_payloads import ResponseTooLarge
-from predictor.aws_lambda.sources.http import HttpEvent
+from predictor.aws_lambda.sources.http import HttpEvent, SizedResponse
 from predictor.payload_limits import example_fit, fit_from_answer
 
 CONTEXT = LambdaContext(aws_request_id="5e0c1d2a-limit")
@@ -96,6 +96,56 @@ def test_the_413_says_how_many_instances_fit_and_exactly_that_many_do(transport:
     assert refusal(transport, one_more)["instances_that_fit"] == fit
     # The size an instance adds, as the answer itself shows it.
     assert lambda_bytes(fitting) + problem["bytes_per_instance"] > LIMIT
+
+
+def long_id_event(shape: str, rid: str) -> dict[str, Any]:
+    """A small request whose id, from API Gateway or (ALB) the invocation, is `rid`."""
+    event = predict_event(shape, {"instances": [{"x": 1.5, "name": "a"}]})
+    if "requestId" in event["requestContext"]:
+        event["requestContext"]["requestId"] = rid
+    return event
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_a_long_request_id_counts_toward_the_limit_though_the_body_is_small(shape: str) -> None:
+    rid = "r" * 30_000
+    context = LambdaContext(aws_request_id=rid)
+    unlimited = handler_for("echo", {})(long_id_event(shape, rid), context)
+    size = lambda_bytes(unlimited)
+    assert len(unlimited["body"]) < 100 and size > 30_000
+
+    at_limit = handler_for("echo", {"PREDICTOR_MAX_RESPONSE_BYTES": str(size)})
+    over = handler_for("echo", {"PREDICTOR_MAX_RESPONSE_BYTES": str(size - 1)})
+
+    assert at_limit(long_id_event(shape, rid), context) == unlimited
+    assert refusal(shape, over(long_id_event(shape, rid), context))["response_bytes"] == size
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_a_predictors_own_answer_headers_count_toward_the_limit(shape: str) -> None:
+    event = predict_event(shape, {"instances": [{"x": 30_000, "name": "a"}]})
+    unlimited = handler_for("long_answer_attributes", {})(copy.deepcopy(event), CONTEXT)
+    size = lambda_bytes(unlimited)
+    assert len(unlimited["body"]) < 100 and size > 30_000
+
+    at_limit = handler_for("long_answer_attributes", {"PREDICTOR_MAX_RESPONSE_BYTES": str(size)})
+    over = handler_for("long_answer_attributes", {"PREDICTOR_MAX_RESPONSE_BYTES": str(size - 1)})
+
+    assert at_limit(copy.deepcopy(event), CONTEXT) == unlimited
+    assert refusal(shape, over(copy.deepcopy(event), CONTEXT))["response_bytes"] == size
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("status", [200, 422])
+def test_an_http_answer_counts_every_character_it_holds_but_the_escapes(shape: str, status: int) -> None:
+    # The count, times the most bytes one character can be written as, is what the limit is held to
+    # before measuring: it must hold every character of the response's JSON text, escapes aside.
+    x = 1.5 if status == 200 else -1
+    response = handler_for("echo", {})(predict_event(shape, {"instances": [{"x": x, "name": "a"}]}), CONTEXT)
+    assert response["statusCode"] == status
+
+    assert isinstance(response, SizedResponse) and response.most_chars is not None
+    assert lambda_bytes({**response, "body": ""}) + len(response["body"]) <= response.most_chars
 
 
 def test_the_mangum_path_is_measured_and_refused_like_the_direct_path() -> None:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from predictor import Limits, problems
 from predictor.codec._json import MAX_LISTED_ERRORS, JsonInstances
 from predictor.contract import ContractError
+from predictor.finite import encoded_check
 from predictor.problems import ProblemError, json_pointer
 from predictor.schema import Schema
 
@@ -213,6 +214,24 @@ def test_non_finite_predictions_are_caught_whichever_way_the_model_writes_them()
         built.encode([Loose(score=float("-inf"))])
     with pytest.raises(ContractError, match=r"at loose\.score;"):
         JsonInstances(Item, Wrapper, LIMITS).encode([Wrapper(loose=Loose(score=float("inf")))])
+
+
+@pytest.mark.parametrize("model", [Out, Loose], ids=["writes null", "writes constants"])
+def test_the_answer_check_finds_every_non_finite_mark_wherever_it_lies(model: type[BaseModel]) -> None:
+    may_hide = encoded_check(model)
+    marks = [b"null", b"NaN", b"Infinity"] if model is Loose else [b"null"]
+    texts = [b"", b"u", b"nul", b"N", b"I", b"Infinit", b'{"a":0.5}', b'{"quantum":"nu ll"}']
+    for mark in marks:
+        texts += [mark, b"u" + mark, b"uN" + mark, b'{"out":"u",' + mark + b"}", b"x" * 4000 + mark]
+        texts += [b"NI" + mark + b"u", b"I" * 3 + b"N" * 3 + mark[:-1]]
+
+    for text in texts:
+        assert may_hide(text) == any(mark in text for mark in marks), text
+
+
+def test_a_non_finite_prediction_after_the_marks_first_letter_is_caught() -> None:
+    with pytest.raises(ContractError, match="prediction 2 holds a non-finite number at score;"):
+        schema().encode([Out(score=1.0, label="u"), Out(score=2.0, label="nu"), Out(score=float("nan"))])
 
 
 def test_a_predictor_that_allows_inf_nan_gets_them() -> None:

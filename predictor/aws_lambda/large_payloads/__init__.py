@@ -22,6 +22,7 @@ from predictor.aws_lambda.large_payloads._settings import (
     MAX_RESPONSE_BYTES_ENV,
     LargePayloadSettings,
 )
+from predictor.aws_lambda.sources.http import SizedResponse
 from predictor.limits import Limits
 from predictor.payload_limits import lambda_json_bytes, runtime_writes_utf8
 from predictor.runtime import Runtime
@@ -57,7 +58,10 @@ class LargePayloads:
 
     def bounded(self, event: Any, response: Any, context: Any) -> Any:
         """`response`, or when Lambda would refuse it for its size, its replacement."""
-        if isinstance(response, dict) and self._surely_within(response):
+        if type(response) is SizedResponse and response.most_chars is not None:
+            if response.most_chars * _WORST_BYTES_PER_CHAR < self.limit:
+                return response
+        elif isinstance(response, dict) and self._surely_within(response):
             return response
         size = self.measure(response)
         if size <= self.limit:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from predictor import problems
-from predictor.aws_lambda.sources.http import PredictEvent, event_shape
+from predictor.aws_lambda.sources.http import event_shape, responder
 from predictor.codec import JSON
 from predictor.observability.request_ids import REQUEST_ID_HEADER, VERSION_HEADER
 from predictor.payload_limits import AnswerFit, fit_from_answer
@@ -80,9 +80,7 @@ class HttpAnswer:
     def _respond(self, reply: Reply) -> dict[str, Any]:
         shape = event_shape(self.event)
         assert shape is not None
-        return PredictEvent(shape, b"", None, "multiValueHeaders" in self.event).respond(
-            reply, self._identity()
-        )
+        return responder(self.event, shape).respond(reply, self._identity())
 
     def _identity(self) -> dict[str, str]:
         """The request id and model version headers the replaced answer carried, for its replacement."""

@@ -9,6 +9,7 @@ moves it to the dead-letter queue.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import repeat
 from typing import Any
 
 from pydantic_core import to_json
@@ -20,7 +21,6 @@ from predictor.aws_lambda._settings import OUTPUT_URI_HINT, EventSettings
 from predictor.aws_lambda._source import request_id
 from predictor.aws_lambda.s3_files import S3Files, created_objects, run_all
 from predictor.aws_lambda.sources._sqs_messages import (
-    PREDICTIONS_REPLY,
     PROBLEM_REPLY,
     Known,
     Message,
@@ -28,7 +28,7 @@ from predictor.aws_lambda.sources._sqs_messages import (
     SqsBatch,
     all_valid,
     bare_instances,
-    json_strings,
+    predictions_replies,
     reply,
     sort_messages,
 )
@@ -84,7 +84,7 @@ class SqsEvent:
     ) -> tuple[list[Reply], set[str]]:
         """The usual batch, every body one valid instance: replies built straight from each chunk's
         predictions. Answers exactly as `answer_messages` would (a test holds the two together)."""
-        ids, groups = batch.order, batch.groups
+        ids, group_ids = batch.order, batch.group_ids
         reason = self.runtime.not_ready_reason()
         if reason is not None:
             logger().error("not ready: the batch is reported failed", extra={"reason": reason})
@@ -92,21 +92,22 @@ class SqsEvent:
         replies: list[Reply] = []
         failed: set[str] = set()
         for span, outcome in self._chunks(instances, rid):
-            chunk_ids = ids[span]
+            chunk_ids, chunk_groups = ids[span], group_ids[span]
             if outcome is None:
                 failed.update(chunk_ids)
             elif isinstance(outcome, Problem):
                 problem = problems.encode(outcome)
-                replies += [Reply(i, groups[i], PROBLEM_REPLY % (to_json(i), problem)) for i in chunk_ids]
-            else:
-                # Built as tuples, the message ids encoded in one call: per message, this is
-                # most of what the adapter adds to validate, predict and encode.
                 replies += [
-                    _tuple(Reply, (i, groups[i], PREDICTIONS_REPLY % (encoded, text)))
-                    for i, encoded, text in zip(chunk_ids, json_strings(chunk_ids), outcome, strict=True)
+                    Reply(i, group, PROBLEM_REPLY % (to_json(i), problem))
+                    for i, group in zip(chunk_ids, chunk_groups, strict=True)
                 ]
+            else:
+                # Built by C-level maps, the message ids encoded in one call: per message, this
+                # is most of what the adapter adds to validate, predict and encode.
+                bodies = predictions_replies(chunk_ids, outcome)
+                replies += map(_tuple, repeat(Reply), zip(chunk_ids, chunk_groups, bodies, strict=True))
         if batch.fifo and failed:
-            failed = _fifo_closure(ids, groups, failed)
+            failed = _fifo_closure(ids, batch.groups, failed)
             replies = [reply for reply in replies if reply.message_id not in failed]
         return replies, failed
 
