@@ -10,11 +10,13 @@ would from one line per request.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from predictor.observability._emf import MAX_VALUES, EmfWriter, MetricValues
+
+if TYPE_CHECKING:
+    import asyncio
 
 #: How long a gathered value may wait for its line: CloudWatch's finest standard resolution is 60 s.
 INTERVAL_S = 1.0
@@ -69,6 +71,8 @@ class MetricBatches:
             self._write(status)
 
     def _start_timer(self) -> None:
+        import asyncio  # here, not at the top: Lambda, which never gathers, does not import it
+
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # not on the event loop: nothing would fire the timer, so write now
@@ -78,6 +82,8 @@ class MetricBatches:
         self._timer = loop.call_later(self.interval_s, self._on_timer)
 
     def _on_own_loop(self) -> bool:
+        import asyncio
+
         try:
             return asyncio.get_running_loop() is self._loop
         except RuntimeError:
