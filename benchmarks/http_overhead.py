@@ -26,6 +26,7 @@ import gc
 import json
 import math
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,9 +148,21 @@ def warm_samples(
 Clocks = dict[int, tuple[dict[str, list[float]], dict[str, list[float]]]]
 
 
+def loggers_back(sink: Any, stream: Any) -> None:
+    """Point the log handlers made to write to `sink` (standard output while it was redirected) at
+    `stream`: the benchmarks after this one run in the same process, once `sink` is closed."""
+    import logging
+
+    for logger in [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]:
+        for handler in getattr(logger, "handlers", ()):
+            if isinstance(handler, logging.StreamHandler) and handler.stream is sink:
+                handler.setStream(stream)
+
+
 def warm_clocks() -> Clocks:
     """Wall and CPU samples at 1 and BATCH instances, every handler built first; the log and
     metric lines go to /dev/null."""
+    stdout = sys.stdout
     with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
         handlers = build_handlers(sink)
         # What every handler made at build time (eight stacks in one process) leaves the
@@ -161,6 +174,7 @@ def warm_clocks() -> Clocks:
             return {size: warm_samples(handlers, size) for size in (1, BATCH)}
         finally:
             gc.unfreeze()
+            loggers_back(sink, stdout)
 
 
 def warm_table(clocks: Clocks) -> str:
