@@ -42,6 +42,9 @@ IMPORTS = "bare import numpy, onnxruntime, boto3"
 NAIVE = "naive: FastAPI+Mangum, download_file, load"
 OURS = "predictor (functions/iris)"
 OURS_NO_PREFETCH = "predictor, PREDICTOR_PREFETCH=0"
+# A reference row: what tracing costs the cold start (the X-Ray SDK imported and a Tracer made at
+# init, as on a function with `Tracing: Active`), which the naive app does not do.
+OURS_UNTRACED = "predictor, POWERTOOLS_TRACE_DISABLED=true"
 
 Case = tuple[str, dict[str, str]]
 
@@ -118,6 +121,7 @@ def cases() -> dict[str, Case]:
         NAIVE: (naive, {"NAIVE_MODEL_DIR": "{dir}"}),
         OURS: (ours, {"PREDICTOR_CACHE_DIR": "{dir}"}),
         OURS_NO_PREFETCH: (ours, {"PREDICTOR_CACHE_DIR": "{dir}", "PREDICTOR_PREFETCH": "0"}),
+        OURS_UNTRACED: (ours, {"PREDICTOR_CACHE_DIR": "{dir}", "POWERTOOLS_TRACE_DISABLED": "true"}),
     }
 
 

@@ -42,8 +42,10 @@ WRITES = {"s3": ("PutObject", "CompleteMultipartUpload"), "sqs": ("SendMessageBa
 
 _made: dict[tuple[object, ...], Any] = {}
 _renewers: list[Callable[[], None]] = []
+_before_first: list[Callable[[], None]] = []
 _write_listeners: list[Callable[[str], None]] = []
-_lock = threading.Lock()
+# Reentrant: what runs before the first client may itself ask how many clients there are.
+_lock = threading.RLock()
 
 
 def client(service: str) -> Any:
@@ -57,6 +59,16 @@ def fetch_s3_client(timeout: float, concurrency: int, environ: Mapping[str, str]
     where it always looks. Raises botocore's credential errors as boto3 does."""
     key = ("s3-fetch", timeout, concurrency, tuple(sorted(environ.items())))
     return _cached(key, lambda: _new_fetch_client(timeout, concurrency, environ))
+
+
+def before_first_client(prepare: Callable[[], None]) -> None:
+    """Have `prepare` run once before this process makes its first client (tracing patches botocore
+    then, not at init), or now if one is made already."""
+    with _lock:
+        if not _made:
+            _before_first.append(prepare)
+            return
+    prepare()
 
 
 def made() -> int:
@@ -95,6 +107,8 @@ def reporting_writes(listener: Callable[[str], None]) -> Iterator[None]:
 def _cached(key: tuple[object, ...], make: Callable[[], Any]) -> Any:
     with _lock:  # made once even when a few threads ask at once
         if key not in _made:
+            while _before_first:
+                _before_first.pop(0)()
             _made[key] = make()
         return _made[key]
 

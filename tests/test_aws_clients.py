@@ -55,3 +55,14 @@ def test_renew_runs_what_registered_with_it_once_each() -> None:
         _aws_clients._renewers.remove(forget)
 
     assert calls == ["forgotten"]
+
+
+def test_what_must_precede_the_first_client_runs_once_before_it_or_at_once_after() -> None:
+    calls: list[str] = []
+    _aws_clients.before_first_client(lambda: calls.append(f"before, {_aws_clients.made()} made"))
+
+    _aws_clients.client("s3")
+    _aws_clients.client("sqs")
+    _aws_clients.before_first_client(lambda: calls.append(f"late, {_aws_clients.made()} made"))
+
+    assert calls == ["before, 0 made", "late, 2 made"]

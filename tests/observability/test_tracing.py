@@ -95,8 +95,25 @@ def test_an_s3_file_traces_its_predict_and_its_write(daemon: socket.socket, even
 
     assert finished.returncode == 0, finished.stderr
     names = [s["name"] for s in subsegments(daemon)]
-    # Powertools' Tracer also traces boto3's calls (the "s3" subsegments).
+    # Powertools' Tracer also traces boto3's calls (the "s3" subsegments): botocore is patched when
+    # the function makes its first client.
+    assert "s3" in names
     assert [name for name in names if name != "s3"] == ["setup", "predict", "write"]
+
+
+def test_a_traced_http_function_never_loads_botocores_clients(daemon: socket.socket) -> None:
+    # Powertools imports the botocore package itself; its clients, and the X-Ray SDK's patch of
+    # them, are what cost a cold start about 0.18 s.
+    script = (
+        HTTP_SCRIPT
+        + 'print("botocore.client" in sys.modules or "aws_xray_sdk.ext.botocore" in sys.modules)\n'
+    )
+
+    finished = run_python(script, env=lambda_env(daemon))
+
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout.strip().splitlines()[-2:] == ["200", "False"]
+    assert [s["name"] for s in subsegments(daemon)] == ["fetch", "setup", "validate", "predict"]
 
 
 def test_an_s3_file_of_many_chunks_is_one_predict_span(daemon: socket.socket, events_aws: EventsAws) -> None:
