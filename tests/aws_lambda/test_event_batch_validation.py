@@ -177,11 +177,11 @@ def test_a_batch_of_bare_instances_is_answered_as_the_general_path_answers_it(
     ],
 )
 def test_replies_built_together_equal_each_built_alone(message_ids: list[str]) -> None:
-    from predictor.aws_lambda.sources._sqs_messages import Message, predictions_replies, reply
+    from predictor.aws_lambda.sources._sqs_messages import Message, predictions_replies, reply_body
 
     encoded = [b'{"n":%d}' % n for n in range(len(message_ids))]
     alone = [
-        reply(Message(message_id, None, predictions=[text])).body
+        reply_body(Message(message_id, None, predictions=[text]))
         for message_id, text in zip(message_ids, encoded, strict=True)
     ]
 

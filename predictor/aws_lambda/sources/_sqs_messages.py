@@ -6,6 +6,7 @@ record than validating the record does, and a batch holds up to 10,000 of them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import repeat
@@ -17,12 +18,11 @@ from pydantic_core import to_json
 from predictor import problems
 from predictor.aws_lambda._source import MalformedEvent
 from predictor.aws_lambda.s3_files import is_s3_notification, is_s3_test_event
-from predictor.aws_lambda.sources._sqs_replies import Reply
 from predictor.codec import Codec
 from predictor.problems import Problem, ProblemError
 
 # Per body that can only be a bare instance: its position, and its instance or its problem.
-Known = tuple[list[int], list[Any]]
+Known = tuple[Sequence[int], list[Any]]
 
 BODY_HINT = 'send {"instances": [...]} or one instance as the message body'
 RECORD_HINT = "write each record as SQS does (`sam local generate-event sqs receive-message` prints one)"
@@ -146,7 +146,7 @@ def bare_instances(codec: Codec, batch: SqsBatch) -> Known:
     # The usual batch holds bare instances only: one search of all the bodies joined instead of
     # four per body. Exact: no marker holds the NUL, so none can span two bodies.
     if _only_an_instance(batch.joined_bodies):
-        bare = list(range(len(bodies)))
+        bare: Sequence[int] = range(len(bodies))
     else:
         bare = [index for index, body in enumerate(bodies) if _only_an_instance(body)]
         bodies = [bodies[index] for index in bare]
@@ -223,15 +223,13 @@ _PREDICTIONS_BY_INSIDE = b'{"messageId":"%b","predictions":[%b]}'
 
 
 def predictions_replies(message_ids: list[str], encoded: list[bytes]) -> list[bytes]:
-    """The reply body to each message (as `reply` writes it), holding its one encoded prediction:
+    """The reply body to each message (as `reply_body` writes it), holding its one encoded prediction:
     formatted by C-level maps, one message id JSON-encoded for them all."""
     pairs = zip(_json_string_insides(message_ids), encoded, strict=True)
     return list(map(_PREDICTIONS_BY_INSIDE.__mod__, pairs))
 
 
-def reply(message: Message) -> Reply:
+def reply_body(message: Message) -> bytes:
     if message.problem is not None:
-        body = PROBLEM_REPLY % (to_json(message.message_id), problems.encode(message.problem))
-    else:
-        body = PREDICTIONS_REPLY % (to_json(message.message_id), b",".join(message.predictions))
-    return Reply(message.message_id, message.group_id, body)
+        return PROBLEM_REPLY % (to_json(message.message_id), problems.encode(message.problem))
+    return PREDICTIONS_REPLY % (to_json(message.message_id), b",".join(message.predictions))
