@@ -155,8 +155,9 @@ def test_a_batch_of_bare_instances_is_answered_as_the_general_path_answers_it(
     runtime.start()
     source = SqsEvent(runtime, EventSettings(S3Prefix("unused", ""), batch_size=int(batch_size)))
     batch = SqsBatch.of(sqs_batch([{"x": 1.5, "name": name} for name in names], queue=queue, groups=groups))
-    positions, instances = bare_instances(runtime.codec, batch)
+    positions, instances, all_valid = bare_instances(runtime.codec, batch)
     assert len(positions) == len(names)
+    assert all_valid
     assert not any(isinstance(instance, Problem) for instance in instances)
 
     fast = source.answer_instances(batch, instances, LambdaContext.aws_request_id)

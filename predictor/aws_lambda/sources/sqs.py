@@ -25,7 +25,6 @@ from predictor.aws_lambda.sources._sqs_messages import (
     Message,
     Notification,
     SqsBatch,
-    all_valid,
     bare_instances,
     predictions_replies,
     reply_body,
@@ -71,9 +70,8 @@ class SqsEvent:
     def answer(self, batch: SqsBatch, context: Any) -> tuple[Replies, set[str]]:
         """The replies to send, and the ids of messages to report failed (S3 files run here)."""
         known = bare_instances(self.runtime.codec, batch)
-        positions, instances = known
-        if len(positions) == len(batch.records) and all_valid(known):
-            return self.answer_instances(batch, instances, request_id(context))
+        if known.all_valid:
+            return self.answer_instances(batch, known.found, request_id(context))
         return self.answer_messages(batch, context, known)
 
     def answer_instances(self, batch: SqsBatch, instances: list[Any], rid: str) -> tuple[Replies, set[str]]:
