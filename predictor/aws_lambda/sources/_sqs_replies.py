@@ -26,9 +26,10 @@ class Reply(NamedTuple):
     body: bytes
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Replies:
-    """The replies to a batch's messages, as three parallel lists in message order.
+    """The replies to a batch's messages, as three parallel lists in message order; the lists
+    may be the batch's own, so neither changes them.
 
     Not a `Reply` per message: a batch holds up to 10,000 messages, and building, freeing and
     garbage-collecting a tuple for each cost more than the adapter's other per-message work.
@@ -39,12 +40,9 @@ class Replies:
     group_ids: list[str | None] = field(default_factory=list)
     bodies: list[bytes] = field(default_factory=list)
 
-    def add(self, message_ids: list[str], group_ids: list[str | None], bodies: list[bytes]) -> None:
-        if not len(message_ids) == len(group_ids) == len(bodies):
-            raise ValueError("a reply needs a message id, a group id and a body")
-        self.message_ids += message_ids
-        self.group_ids += group_ids
-        self.bodies += bodies
+    def __post_init__(self) -> None:
+        if not len(self.message_ids) == len(self.group_ids) == len(self.bodies):
+            raise ValueError("each reply needs a message id, a group id and a body")
 
     def without(self, message_ids: set[str]) -> Replies:
         """These replies but those to `message_ids`."""

@@ -82,20 +82,33 @@ class SqsEvent:
         if reason is not None:
             logger().error("not ready: the batch is reported failed", extra={"reason": reason})
             return Replies(), set(ids)
-        replies = Replies()
+        outcomes = list(self._chunks(instances, rid))
+        predicted = [outcome for _, outcome in outcomes if isinstance(outcome, list)]
+        if len(predicted) == len(outcomes):
+            # Every chunk predicted: the replies share the batch's lists of ids, and are built by
+            # C-level maps, the message ids encoded in one call. Per message, this is most of
+            # what the adapter adds to validate, predict and encode.
+            encoded: list[bytes] = []
+            for texts in predicted:
+                encoded += texts
+            return Replies(ids, group_ids, predictions_replies(ids, encoded)), set()
+        answered_ids: list[str] = []
+        answered_groups: list[str | None] = []
+        bodies: list[bytes] = []
         failed: set[str] = set()
-        for span, outcome in self._chunks(instances, rid):
-            chunk_ids, chunk_groups = ids[span], group_ids[span]
+        for span, outcome in outcomes:
+            chunk_ids = ids[span]
             if outcome is None:
                 failed.update(chunk_ids)
-            elif isinstance(outcome, Problem):
+                continue
+            if isinstance(outcome, Problem):
                 problem = problems.encode(outcome)
-                bodies = [PROBLEM_REPLY % (to_json(message_id), problem) for message_id in chunk_ids]
-                replies.add(chunk_ids, chunk_groups, bodies)
+                bodies += [PROBLEM_REPLY % (to_json(message_id), problem) for message_id in chunk_ids]
             else:
-                # Built by C-level maps, the message ids encoded in one call: per message, this
-                # is most of what the adapter adds to validate, predict and encode.
-                replies.add(chunk_ids, chunk_groups, predictions_replies(chunk_ids, outcome))
+                bodies += predictions_replies(chunk_ids, outcome)
+            answered_ids += chunk_ids
+            answered_groups += group_ids[span]
+        replies = Replies(answered_ids, answered_groups, bodies)
         if batch.fifo and failed:
             failed = _fifo_closure(ids, batch.groups, failed)
             replies = replies.without(failed)
