@@ -20,7 +20,7 @@ This package imports no transport and not FastAPI.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
@@ -142,10 +142,16 @@ class Codec:
         """One JSON-encoded instance, or a 400 or 422 problem located at `["instances", index]`."""
         return self._json.parse_instance_json(text, index)
 
-    def decode_records(self, chunk: list[Any], first: int = 0) -> list[Any]:
+    def decode_records(self, chunk: list[Any], first: int = 0, *, together: bool = True) -> list[Any]:
         """Per record (JSON text, `Decoded` value or the Problem already answering it), its
-        validated instance or its Problem, located from position `first`."""
-        return validate_records(self._json, chunk, first)
+        validated instance or its Problem, located from position `first`. `together=False` when
+        `decode_all` already failed on these records, so they are not validated together twice."""
+        return validate_records(self._json, chunk, first, together=together)
+
+    def decode_all(self, texts: Sequence[str | bytes]) -> list[Any] | None:
+        """Every JSON text's validated instance, from one call; None if any one fails (then
+        `decode_records` says which and why). Accepts exactly what `decode_records` accepts."""
+        return self._json.parse_instances_json(texts)
 
     def records(self, form: str, chunks: Iterable[bytes]) -> Iterator[list[Record]]:
         """The records of a file of `form` (`file_format`) read as a stream of chunks."""

@@ -222,31 +222,33 @@ def envelope_records(chunks: Iterable[bytes], schema: JsonInstances) -> Iterator
 _TEXTS = (bytes, str)
 
 
-def validate_records(schema: JsonInstances, chunk: list[Any], first: int) -> list[Any]:
+def validate_records(
+    schema: JsonInstances, chunk: list[Any], first: int, *, together: bool = True
+) -> list[Any]:
     """Per record, its validated instance or its Problem, located at its position from `first`.
     The JSON texts of a chunk are validated in one call; if any fails, each is validated alone so
-    each problem is its own."""
+    each problem is its own. `together=False` when the caller's one call already failed."""
     # The usual JSON Lines chunk holds only valid JSON texts: one call settles it.
     # (Should another kind of record hide among them, it fails the call like an invalid text.)
     all_texts = bool(chunk) and type(chunk[0]) in _TEXTS
-    if all_texts and (validated := schema.parse_instances_json(chunk)) is not None:
+    if together and all_texts and (validated := schema.parse_instances_json(chunk)) is not None:
         return validated
     texts = [record for record in chunk if isinstance(record, _TEXTS)]
     if all_texts and len(texts) == len(chunk):
-        validated = None  # just tried, and one of them failed
+        validated = None  # tried together (here or by the caller), and one of them failed
     else:
         validated = schema.parse_instances_json(texts) if texts else None
     if validated is not None and len(validated) == len(chunk):
         return validated
-    together = iter(validated) if validated is not None else None
+    in_turn = iter(validated) if validated is not None else None
     slots: list[Any] = []
     for index, record in enumerate(chunk, first):
         try:
             if isinstance(record, _TEXTS):
-                if together is None:
+                if in_turn is None:
                     slots.append(schema.parse_instance_json(record, index))
                 else:
-                    slots.append(next(together))
+                    slots.append(next(in_turn))
             elif isinstance(record, Decoded):
                 slots.append(schema.parse_instance(record.value, index, from_text=record.from_text))
             else:

@@ -111,6 +111,45 @@ def test_a_body_spelling_the_envelope_key_with_an_escape_is_read_as_an_envelope(
     assert [instance.name for instance in message.instances] == ["a", "b"]
 
 
+def test_records_whose_one_call_failed_are_validated_alone_as_when_tried_together(codec: Codec) -> None:
+    chunk: list[Record] = [text.encode() for text in TEXTS]
+
+    assert codec.decode_all(chunk) is None
+    assert codec.decode_records(chunk, 10, together=False) == codec.decode_records(chunk, 10)
+
+
+def test_a_batch_with_one_invalid_bare_instance_is_not_taken_for_an_all_valid_one(codec: Codec) -> None:
+    from predictor.aws_lambda.sources._sqs_messages import bare_instances
+
+    bodies = [{"x": 1.5, "name": "a"}, {"x": "not a number", "name": "b"}, {"x": 2.5, "name": "c"}]
+
+    positions, found, all_valid = bare_instances(codec, SqsBatch.of(sqs_batch(bodies)))
+
+    assert not all_valid
+    assert list(positions) == [0, 1, 2]
+    assert [isinstance(slot, Problem) for slot in found] == [False, True, False]
+    assert b'"loc":["instances",1,"x"]' in problems.encode(found[1])
+
+
+def test_replies_without_failed_messages_keep_the_others_in_order() -> None:
+    from predictor.aws_lambda.sources._sqs_replies import Replies, Reply
+
+    replies = Replies(["m0", "m1", "m2", "m3"], ["g", None, "g", None], [b"0", b"1", b"2", b"3"])
+
+    kept = replies.without({"m1", "m2"})
+
+    assert list(kept) == [Reply("m0", "g", b"0"), Reply("m3", None, b"3")]
+    assert len(kept) == 2
+    assert len(replies) == 4  # the batch's own lists are left as they were
+
+
+def test_replies_refuse_a_message_without_its_body() -> None:
+    from predictor.aws_lambda.sources._sqs_replies import Replies
+
+    with pytest.raises(ValueError, match="each reply needs"):
+        Replies(["m0", "m1"], [None, None], [b"0"])
+
+
 def test_a_mixed_file_chunk_gets_the_problems_each_line_gets_alone(codec: Codec) -> None:
     chunk: list[Record] = [text.encode() for text in TEXTS]
     chunk += [Decoded({"x": "3", "name": "csv"}), Decoded({"x": "-3"}), problem(413, "too long")]
@@ -155,8 +194,9 @@ def test_a_batch_of_bare_instances_is_answered_as_the_general_path_answers_it(
     runtime.start()
     source = SqsEvent(runtime, EventSettings(S3Prefix("unused", ""), batch_size=int(batch_size)))
     batch = SqsBatch.of(sqs_batch([{"x": 1.5, "name": name} for name in names], queue=queue, groups=groups))
-    positions, instances = bare_instances(runtime.codec, batch)
+    positions, instances, all_valid = bare_instances(runtime.codec, batch)
     assert len(positions) == len(names)
+    assert all_valid
     assert not any(isinstance(instance, Problem) for instance in instances)
 
     fast = source.answer_instances(batch, instances, LambdaContext.aws_request_id)
@@ -177,11 +217,11 @@ def test_a_batch_of_bare_instances_is_answered_as_the_general_path_answers_it(
     ],
 )
 def test_replies_built_together_equal_each_built_alone(message_ids: list[str]) -> None:
-    from predictor.aws_lambda.sources._sqs_messages import Message, predictions_replies, reply
+    from predictor.aws_lambda.sources._sqs_messages import Message, predictions_replies, reply_body
 
     encoded = [b'{"n":%d}' % n for n in range(len(message_ids))]
     alone = [
-        reply(Message(message_id, None, predictions=[text])).body
+        reply_body(Message(message_id, None, predictions=[text]))
         for message_id, text in zip(message_ids, encoded, strict=True)
     ]
 

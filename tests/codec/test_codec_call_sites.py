@@ -33,6 +33,7 @@ TRANSPORTS = sorted(
 CALL_SITES = {
     "aws_lambda/s3_files/_files.py": {"codec.records", "codec.decode_records", "codec.encode_each"},
     "aws_lambda/sources/_sqs_messages.py": {
+        "codec.decode_all",
         "codec.decode_records",
         "codec.load_json",
         "codec.decode_envelope",

@@ -244,7 +244,7 @@ def test_sqs_messages_are_answered_as_the_codec(runtimes: dict[str, Runtime], ca
             assert {"predictions": answered} == expected
         else:
             assert status == 500
-            assert (replies, failed) == ([], {f"msg-{n}" for n in range(len(items))})
+            assert (list(replies), failed) == ([], {f"msg-{n}" for n in range(len(items))})
 
 
 @pytest.mark.parametrize("form", ["jsonl", "csv", "json"])

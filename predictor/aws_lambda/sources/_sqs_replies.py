@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from itertools import compress
 from typing import NamedTuple
 
 from predictor._aws_clients import client
@@ -19,13 +21,46 @@ WRITERS = 8
 
 
 class Reply(NamedTuple):
-    # A tuple, not a frozen dataclass: one is built per message, and a tuple builds faster.
     message_id: str
     group_id: str | None
     body: bytes
 
 
-def deliver(output: Output, replies: list[Reply]) -> set[str]:
+@dataclass(frozen=True, slots=True)
+class Replies:
+    """The replies to a batch's messages, as three parallel lists in message order; the lists
+    may be the batch's own, so neither changes them.
+
+    Not a `Reply` per message: a batch holds up to 10,000 messages, and building, freeing and
+    garbage-collecting a tuple for each cost more than the adapter's other per-message work.
+    A `Reply` is built only for a reply being sent."""
+
+    message_ids: list[str] = field(default_factory=list)
+    #: Each message's MessageGroupId (FIFO and fair queues), None where it has none.
+    group_ids: list[str | None] = field(default_factory=list)
+    bodies: list[bytes] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not len(self.message_ids) == len(self.group_ids) == len(self.bodies):
+            raise ValueError("each reply needs a message id, a group id and a body")
+
+    def without(self, message_ids: set[str]) -> Replies:
+        """These replies but those to `message_ids`."""
+        kept = [message_id not in message_ids for message_id in self.message_ids]
+        return Replies(
+            list(compress(self.message_ids, kept)),
+            list(compress(self.group_ids, kept)),
+            list(compress(self.bodies, kept)),
+        )
+
+    def __len__(self) -> int:
+        return len(self.message_ids)
+
+    def __iter__(self) -> Iterator[Reply]:
+        return map(Reply, self.message_ids, self.group_ids, self.bodies)
+
+
+def deliver(output: Output, replies: Replies) -> set[str]:
     """Write every reply; the message ids whose reply could not be written."""
     if not replies:
         return set()
@@ -49,7 +84,7 @@ def deliver(output: Output, replies: list[Reply]) -> set[str]:
         return set().union(*pool.map(send, batches))
 
 
-def _batches(replies: list[Reply]) -> list[list[Reply]]:
+def _batches(replies: Replies) -> list[list[Reply]]:
     batches: list[list[Reply]] = []
     size = BATCH_BYTES
     for reply in replies:

@@ -9,7 +9,6 @@ moves it to the dead-letter queue.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from itertools import repeat
 from typing import Any
 
 from pydantic_core import to_json
@@ -26,19 +25,16 @@ from predictor.aws_lambda.sources._sqs_messages import (
     Message,
     Notification,
     SqsBatch,
-    all_valid,
     bare_instances,
     predictions_replies,
-    reply,
+    reply_body,
     sort_messages,
 )
-from predictor.aws_lambda.sources._sqs_replies import Reply, deliver
+from predictor.aws_lambda.sources._sqs_replies import Replies, deliver
 from predictor.contract import ContractError
 from predictor.observability import count_records, traced
 from predictor.problems import Problem
 from predictor.runtime import Runtime
-
-_tuple = tuple.__new__  # a NamedTuple's own __new__ is a Python function
 
 
 class SqsEvent:
@@ -71,49 +67,56 @@ class SqsEvent:
         _count(answered, failed)
         return failures([message_id for message_id in batch.order if message_id in failed])
 
-    def answer(self, batch: SqsBatch, context: Any) -> tuple[list[Reply], set[str]]:
+    def answer(self, batch: SqsBatch, context: Any) -> tuple[Replies, set[str]]:
         """The replies to send, and the ids of messages to report failed (S3 files run here)."""
         known = bare_instances(self.runtime.codec, batch)
-        positions, instances = known
-        if len(positions) == len(batch.records) and all_valid(known):
-            return self.answer_instances(batch, instances, request_id(context))
+        if known.all_valid:
+            return self.answer_instances(batch, known.found, request_id(context))
         return self.answer_messages(batch, context, known)
 
-    def answer_instances(
-        self, batch: SqsBatch, instances: list[Any], rid: str
-    ) -> tuple[list[Reply], set[str]]:
+    def answer_instances(self, batch: SqsBatch, instances: list[Any], rid: str) -> tuple[Replies, set[str]]:
         """The usual batch, every body one valid instance: replies built straight from each chunk's
         predictions. Answers exactly as `answer_messages` would (a test holds the two together)."""
         ids, group_ids = batch.order, batch.group_ids
         reason = self.runtime.not_ready_reason()
         if reason is not None:
             logger().error("not ready: the batch is reported failed", extra={"reason": reason})
-            return [], set(ids)
-        replies: list[Reply] = []
+            return Replies(), set(ids)
+        outcomes = list(self._chunks(instances, rid))
+        predicted = [outcome for _, outcome in outcomes if isinstance(outcome, list)]
+        if len(predicted) == len(outcomes):
+            # Every chunk predicted: the replies share the batch's lists of ids, and are built by
+            # C-level maps, the message ids encoded in one call. Per message, this is most of
+            # what the adapter adds to validate, predict and encode.
+            encoded: list[bytes] = []
+            for texts in predicted:
+                encoded += texts
+            return Replies(ids, group_ids, predictions_replies(ids, encoded)), set()
+        answered_ids: list[str] = []
+        answered_groups: list[str | None] = []
+        bodies: list[bytes] = []
         failed: set[str] = set()
-        for span, outcome in self._chunks(instances, rid):
-            chunk_ids, chunk_groups = ids[span], group_ids[span]
+        for span, outcome in outcomes:
+            chunk_ids = ids[span]
             if outcome is None:
                 failed.update(chunk_ids)
-            elif isinstance(outcome, Problem):
+                continue
+            if isinstance(outcome, Problem):
                 problem = problems.encode(outcome)
-                replies += [
-                    Reply(i, group, PROBLEM_REPLY % (to_json(i), problem))
-                    for i, group in zip(chunk_ids, chunk_groups, strict=True)
-                ]
+                bodies += [PROBLEM_REPLY % (to_json(message_id), problem) for message_id in chunk_ids]
             else:
-                # Built by C-level maps, the message ids encoded in one call: per message, this
-                # is most of what the adapter adds to validate, predict and encode.
-                bodies = predictions_replies(chunk_ids, outcome)
-                replies += map(_tuple, repeat(Reply), zip(chunk_ids, chunk_groups, bodies, strict=True))
+                bodies += predictions_replies(chunk_ids, outcome)
+            answered_ids += chunk_ids
+            answered_groups += group_ids[span]
+        replies = Replies(answered_ids, answered_groups, bodies)
         if batch.fifo and failed:
             failed = _fifo_closure(ids, batch.groups, failed)
-            replies = [reply for reply in replies if reply.message_id not in failed]
+            replies = replies.without(failed)
         return replies, failed
 
     def answer_messages(
         self, batch: SqsBatch, context: Any, known: Known | None = None
-    ) -> tuple[list[Reply], set[str]]:
+    ) -> tuple[Replies, set[str]]:
         """Any batch: envelopes, bare instances, invalid bodies and S3 notifications, in order."""
         failed: set[str] = set()
         messages: list[Message] = []
@@ -129,7 +132,13 @@ class SqsEvent:
         failed |= self.predict(messages, request_id(context))
         if batch.fifo:
             failed = _fifo_closure(batch.order, batch.groups, failed)
-        return [reply(message) for message in messages if message.message_id not in failed], failed
+        answered = [message for message in messages if message.message_id not in failed]
+        replies = Replies(
+            [message.message_id for message in answered],
+            [message.group_id for message in answered],
+            list(map(reply_body, answered)),
+        )
+        return replies, failed
 
     def run_files(self, notification: Notification, context: Any) -> bool:
         try:
@@ -184,16 +193,20 @@ class SqsEvent:
             raise ChunkFailed(str(exc)) from exc
 
 
-def _count(answered: list[Reply], failed: set[str]) -> None:
+def _count(answered: Replies, failed: set[str]) -> None:
     """The batch's messages by outcome, for its log line and metrics."""
-    delivered = [reply for reply in answered if reply.message_id not in failed]
-    invalid = sum(1 for reply in delivered if _is_problem(reply))
+    delivered = [
+        (message_id, body)
+        for message_id, body in zip(answered.message_ids, answered.bodies, strict=True)
+        if message_id not in failed
+    ]
+    invalid = sum(1 for message_id, body in delivered if _is_problem(message_id, body))
     count_records(len(delivered) - invalid, invalid, len(failed))
 
 
-def _is_problem(reply: Reply) -> bool:
+def _is_problem(message_id: str, body: bytes) -> bool:
     # The reply opens with the message id; a problem follows it where predictions would.
-    return reply.body.startswith(b',"problem":', len(b'{"messageId":') + len(to_json(reply.message_id)))
+    return body.startswith(b',"problem":', len(b'{"messageId":') + len(to_json(message_id)))
 
 
 def _blocked(message_id: str, order: list[str], groups: dict[str, str | None], failed: set[str]) -> bool:
