@@ -28,6 +28,8 @@ PROMETHEUS_TEXT = b"text/plain; version=0.0.4; charset=utf-8"
 PAYLOAD_BYTES = 4096
 #: The status of a request whose client left before it was answered (nginx's convention).
 CLIENT_LEFT = 499
+#: The most of a request's path its log line holds: the client chooses it, up to the parser's limit.
+LOGGED_PATH_CHARS = 1024
 
 
 class ObservedRequests:
@@ -55,7 +57,9 @@ class ObservedRequests:
         own = None
         if observation is None and not on_lambda and self.observer is not None:
             own = self.observer.begin("server", request_id)
-            own.method, own.path = scope["method"], scope["path"]
+            path: str = scope["path"]
+            own.method = scope["method"]
+            own.path = path if len(path) <= LOGGED_PATH_CHARS else path[:LOGGED_PATH_CHARS] + "..."
             if own.sample_payload:
                 receive = _keeping_body(receive, own.keep_payload)
 

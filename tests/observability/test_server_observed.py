@@ -208,3 +208,16 @@ def test_uvicorns_access_log_is_written_only_when_asked_or_without_the_request_l
 
     assert response.status_code == 200
     assert ('"POST /invocations HTTP/1.1" 200' in output) is access_log
+
+
+def test_a_huge_path_is_cut_short_in_its_request_line(echo: ServerProcess) -> None:
+    path = '/x"}\\%0a' + "b" * 20_000
+
+    def get() -> None:
+        response = httpx.get(echo.url + path, headers={"x-request-id": "long-path"}, timeout=10)
+        assert response.status_code == 404
+
+    _, logs = observed(echo, "long-path", get)
+
+    [line] = [r for r in logs if r["message"] == "request"]
+    assert line["path"] == '/x"}\\\n' + "b" * 1018 + "..."
