@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 
 from predictor._environ import env, non_negative_number, positive_fields, positive_number, switch
 from predictor.limits import BATCH_SIZE_ENV, DEFAULT_BATCH_SIZE
-from predictor.observability._settings import OBSERVABILITY_ENV
+from predictor.observability._settings import ObservabilitySettings
 
 HEADER_TIMEOUT_ENV = "PREDICTOR_HEADER_TIMEOUT_S"
 BODY_TIMEOUT_ENV = "PREDICTOR_BODY_TIMEOUT_S"
@@ -221,6 +221,8 @@ class ServeSettings:
         timeout = positive_number(environ, TIMEOUT_ENV, 0.0)
         workers = positive_number(environ, WORKERS_ENV, 1)
         models = MultiModelSettings.from_environ(environ)
+        # uvicorn's access line is off while each request's own line says as much.
+        request_lines = ObservabilitySettings.from_environ(environ).enabled
         if models.enabled and workers > 1:
             # A load reaches one worker process and an invoke may reach another.
             raise ValueError(
@@ -233,7 +235,7 @@ class ServeSettings:
             port=port,
             workers=workers,
             timeout_s=timeout or None,
-            access_log=switch(environ, ACCESS_LOG_ENV, not switch(environ, OBSERVABILITY_ENV, True)),
+            access_log=switch(environ, ACCESS_LOG_ENV, not request_lines),
             server=ServerSettings.from_environ(environ),
             batch=BatchSettings.from_environ(environ),
             models=models,
