@@ -11,6 +11,7 @@ would from one line per request.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from predictor.observability._emf import MAX_VALUES, EmfWriter, MetricValues
@@ -20,6 +21,14 @@ if TYPE_CHECKING:
 
 #: How long a gathered value may wait for its line: CloudWatch's finest standard resolution is 60 s.
 INTERVAL_S = 1.0
+
+
+@dataclass(slots=True)
+class _Group:
+    """One line's worth: the values gathered, and how many requests they came from."""
+
+    values: MetricValues = field(default_factory=dict)
+    requests: int = 0
 
 
 class MetricBatches:
@@ -38,8 +47,8 @@ class MetricBatches:
         self.write = write
         self.metadata = dict(metadata)
         self.interval_s = interval_s
-        #: error status (None: not an error) -> the values gathered, and the requests they came from
-        self._groups: dict[int | None, tuple[MetricValues, list[int]]] = {}
+        #: error status (None: not an error) -> what is gathered for its next line
+        self._groups: dict[int | None, _Group] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -47,14 +56,13 @@ class MetricBatches:
         """Gather one request's (or one batch's) values under its group."""
         group = self._groups.get(error_status)
         if group is None:
-            group = self._groups[error_status] = ({}, [0])
-        gathered, count = group
-        count[0] += requests
-        full = count[0] >= MAX_VALUES
+            group = self._groups[error_status] = _Group()
+        group.requests += requests
+        full = group.requests >= MAX_VALUES
         for name, (unit, values) in metrics.items():
-            found = gathered.get(name)
+            found = group.values.get(name)
             if found is None:
-                found = gathered[name] = (unit, [])
+                found = group.values[name] = (unit, [])
             found[1].extend(values)
             full = full or len(found[1]) >= MAX_VALUES
         if full:
@@ -97,7 +105,6 @@ class MetricBatches:
         group = self._groups.pop(status, None)
         if group is None:
             return
-        gathered, count = group
-        errors = count[0] if status is not None else 0
-        for line in self.emf.lines(gathered, self.metadata, status, errors=errors):
+        errors = group.requests if status is not None else 0
+        for line in self.emf.lines(group.values, self.metadata, status, errors=errors):
             self.write(line)
